@@ -1,0 +1,192 @@
+#pragma once
+/// \file
+/// The simulation interface: everything a Monte Carlo simulation sees of carlo.
+///
+/// A simulation is a class derived from `Simulation`, described by a `SimulationInfo` that names
+/// it, declares its options and builds one instance per rank. It sees only
+///   - its own options (`OptionValues`, validated by carlo's command line),
+///   - a read-only view of the node-shared ragged data (`RaggedView`; writing into it faults),
+///   - per task: the task id and the task's own random stream (`Task`).
+/// It reports per-task scalar observations and adds integer counts into tallies. MPI and HDF5 are
+/// never visible here.
+///
+/// Contract for reproducibility (DESIGN §4): `run(task)` must be a pure function of the options, the
+/// data, the task id and the numbers drawn from `task.rng()`. A task that throws is retried with the
+/// same stream; what it observed or tallied before throwing is discarded.
+///
+/// Threading: carlo calls one instance from one thread at a time; a simulation may keep scratch
+/// buffers as members.
+#include <carlo/ragged.h>
+#include <carlo/rng.h>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace carlo {
+
+/// Raised by a simulation (or by carlo) for a task that fails; the message ends up in /failures.
+class TaskError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+/// Declarations of a simulation's own options; `carlo run --sim NAME --help` prints them.
+class OptionSet {
+ public:
+  enum class Kind { integer, real, text, flag };
+  struct Decl {
+    std::string name;  ///< without dashes: "samples-per-task"
+    Kind kind;
+    std::string default_value;  ///< canonical text
+    std::string help;
+  };
+  OptionSet& add_int(std::string name, std::int64_t default_value, std::string help);
+  OptionSet& add_real(std::string name, double default_value, std::string help);
+  OptionSet& add_text(std::string name, std::string default_value, std::string help);
+  OptionSet& add_flag(std::string name, std::string help);
+  const std::vector<Decl>& decls() const noexcept { return decls_; }
+
+ private:
+  std::vector<Decl> decls_;
+};
+
+/// Parsed, validated option values of one run, keyed by name.
+class OptionValues {
+ public:
+  using Value = std::variant<std::int64_t, double, std::string, bool>;
+  void set(const std::string& name, Value v) { values_[name] = std::move(v); }
+  std::int64_t get_int(const std::string& name) const;
+  double get_real(const std::string& name) const;
+  const std::string& get_text(const std::string& name) const;
+  bool get_flag(const std::string& name) const;
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  /// name=value pairs in name order, for provenance and resume checks.
+  std::vector<std::pair<std::string, std::string>> canonical() const;
+  const std::map<std::string, Value>& values() const noexcept { return values_; }
+
+ private:
+  const Value& at(const std::string& name) const;
+  std::map<std::string, Value> values_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------------------------
+
+/// One tally: `length` uint64 bins summed over all tasks (exact, so order-independent).
+struct TallySpec {
+  std::string name;
+  std::uint64_t length = 0;
+};
+
+/// Counts a task added to its tallies, kept apart until the task succeeds.
+struct TallyLog {
+  struct Entry {
+    std::uint32_t tally;
+    std::uint64_t bin;
+    std::uint64_t count;
+  };
+  std::vector<Entry> entries;
+};
+
+/// What `Simulation::run` sees of one task. Not copyable; valid only during the call.
+class Task {
+ public:
+  Task(std::uint64_t id, std::uint64_t seed, double* observations, std::size_t n_observations,
+       TallyLog* tallies, const std::vector<TallySpec>* specs) noexcept
+      : id_(id), seed_(seed), rng_(seed, id), obs_(observations), n_obs_(n_observations),
+        tallies_(tallies), specs_(specs) {}
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  std::uint64_t id() const noexcept { return id_; }
+  /// The task's own stream, keyed by (seed, task id).
+  Stream& rng() noexcept { return rng_; }
+  /// An independent extra stream of this task (e.g. one per interleaved walker).
+  Stream substream(std::uint64_t k) const noexcept { return Stream(seed_, id_, k + 1); }
+  /// Sets observation `index` (in the order of `Simulation::observation_names`). Unset ones are NaN.
+  void observe(std::size_t index, double value) {
+    if (index >= n_obs_) throw TaskError("observation index " + std::to_string(index) + " out of range");
+    obs_[index] = value;
+  }
+  /// Adds `count` to bin `bin` of tally `tally` (in the order of `Simulation::tally_specs`).
+  void tally(std::size_t tally, std::uint64_t bin, std::uint64_t count = 1) {
+    if (tally >= specs_->size() || bin >= (*specs_)[tally].length)
+      throw TaskError("tally " + std::to_string(tally) + " bin " + std::to_string(bin) + " out of range");
+    tallies_->entries.push_back({static_cast<std::uint32_t>(tally), bin, count});
+  }
+
+ private:
+  std::uint64_t id_;
+  std::uint64_t seed_;
+  Stream rng_;
+  double* obs_;
+  std::size_t n_obs_;
+  TallyLog* tallies_;
+  const std::vector<TallySpec>* specs_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Simulations
+// ---------------------------------------------------------------------------------------------
+
+class Simulation {
+ public:
+  virtual ~Simulation() = default;
+  /// Names of the per-task scalar observations, fixed for the instance's life.
+  virtual std::vector<std::string> observation_names() const = 0;
+  /// Tallies this simulation adds into; default none.
+  virtual std::vector<TallySpec> tally_specs() const { return {}; }
+  /// Runs task `task.id()`. Throw (any std::exception) to fail the task.
+  virtual void run(Task& task) = 0;
+};
+
+enum class DataNeed { none, required, optional };
+
+/// How carlo finds, describes and builds a simulation.
+struct SimulationInfo {
+  std::string name;
+  std::string summary;
+  DataNeed data = DataNeed::none;
+  /// Declares the simulation's options.
+  std::function<void(OptionSet&)> declare_options;
+  /// Builds one instance for this rank. Sees the options and the read-only data (empty when
+  /// there is none); validate the data here and throw InputError to refuse it. Called on every
+  /// rank with the same arguments, so it must be deterministic.
+  std::function<std::unique_ptr<Simulation>(const OptionValues&, const RaggedView&)> create;
+};
+
+/// The simulations known to this process: built-in samples plus loaded plugins.
+class Registry {
+ public:
+  /// Throws InputError if the name is taken.
+  void add(SimulationInfo info);
+  /// nullptr if unknown.
+  const SimulationInfo* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+ private:
+  std::vector<SimulationInfo> sims_;
+};
+
+}  // namespace carlo
+
+/// ABI tag of this header; a plugin built against another one is refused.
+#define CARLO_PLUGIN_ABI "carlo-plugin-1/" CARLO_VERSION
+
+/// In a plugin, registers its simulations:
+///   CARLO_PLUGIN(registry) { registry.add(carlo::SimulationInfo{...}); }
+#define CARLO_PLUGIN(registry_param)                                             \
+  extern "C" const char* carlo_plugin_abi() { return CARLO_PLUGIN_ABI; }        \
+  extern "C" void carlo_plugin_register(carlo::Registry& registry_param)

@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// The MPI transport layer's public face. This header is MPI-free; src/transport/ is the only code
+/// that includes <mpi.h>. Every call documented "collective" must be made by all ranks of the
+/// named group in the same order.
+#include <carlo/sched/channel.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace carlo::transport {
+
+/// Owns MPI for the process: initialises it (MPI_THREAD_FUNNELED) in the constructor, finalises it
+/// in the destructor; exactly one per process. Ranks are grouped into nodes by shared memory
+/// (MPI_Comm_split_type), or, when CARLO_RANKS_PER_NODE=k is set (a testing aid, DESIGN §6), every
+/// k consecutive world ranks form one virtual node. Node rank 0 is the node's leader. MPI errors
+/// become SystemError exceptions carrying MPI_Error_string.
+class Runtime {
+ public:
+  Runtime(int& argc, char**& argv);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  int world_rank() const noexcept;
+  int world_size() const noexcept;
+  int node_rank() const noexcept;   ///< rank within the node
+  int node_size() const noexcept;   ///< ranks on this node
+  int node_index() const noexcept;  ///< which node, 0..node_count-1
+  int node_count() const noexcept;
+  bool is_leader() const noexcept { return node_rank() == 0; }
+  std::string host_name() const;
+
+  /// Collective (world): true on every rank iff `ok` was true on every rank.
+  bool all_ok(bool ok) const;
+  /// Collective (world): "" if every rank passed "", else the message of the lowest rank that
+  /// passed a non-empty one, on every rank. Lets one rank's error stop all ranks cleanly.
+  std::string first_error(const std::string& message) const;
+  /// Collective (world): root's bytes to every rank (resized on receivers); any size.
+  void broadcast(std::vector<std::byte>& data, int root = 0) const;
+  /// Collective (world): element-wise sum into `data` on rank 0 (unchanged elsewhere); any size.
+  void reduce_sum(std::span<std::uint64_t> data) const;
+  /// Collective (node).
+  void node_barrier() const;
+  /// Collective (world).
+  void barrier() const;
+  /// Ends the whole job with `code` (MPI_Abort); for unrecoverable errors only.
+  [[noreturn]] void abort(int code) const noexcept;
+
+  /// A channel over the world communicator (its own duplicate), for the scheduler.
+  std::unique_ptr<sched::Channel> make_channel() const;
+
+  struct Impl;
+  Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Memory shared by all ranks of a node, in an MPI-3 shared window (MPI_Win_allocate_shared):
+/// the leader allocates `bytes`, the others allocate nothing and query the leader's segment.
+/// The leader fills it through `writable()`, then `seal()` makes it read-only on every rank
+/// (mprotect), so a stray write faults instead of corrupting the neighbours' data. Move-only; the
+/// window is freed (collectively, at destruction) on every rank of the node.
+class SharedSegment {
+ public:
+  /// Collective (world). Checks first that the node can hold `bytes` (shared-memory file system
+  /// space and available memory) and throws InputError naming the sizes otherwise, on every rank.
+  /// `bytes` may be the same or differ per node (each leader passes its node's size); other ranks'
+  /// argument is ignored.
+  static SharedSegment allocate(const Runtime& rt, std::uint64_t bytes, const std::string& what);
+  SharedSegment() = default;
+  ~SharedSegment();
+  SharedSegment(SharedSegment&&) noexcept;
+  SharedSegment& operator=(SharedSegment&&) noexcept;
+
+  /// Leader only, before seal(); page-aligned.
+  std::byte* writable();
+  /// Page-aligned start of the shared bytes, on every rank of the node.
+  const std::byte* data() const noexcept;
+  std::uint64_t size() const noexcept;
+  /// Collective (node): waits for the leader's writes, then makes the pages read-only everywhere.
+  void seal();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carlo::transport

@@ -1,0 +1,23 @@
+#pragma once
+/// \file
+/// Subcommands of the `carlo` executable. Each takes the arguments after its name (argv[0] is the
+/// subcommand name) and returns the process exit status (DESIGN §2). They throw InputError for bad
+/// usage or input; `main` prints it as one line and returns 1.
+#include <string>
+#include <vector>
+
+namespace carlo::cli {
+
+using Args = std::vector<std::string>;
+
+int main(int argc, char** argv);
+
+int cmd_gen(const Args& args);
+int cmd_info(const Args& args);
+int cmd_import(const Args& args);
+int cmd_run(const Args& args, int argc, char** argv);
+
+/// Refuses an existing output path unless `force` (exit 1 via InputError).
+void check_output_path(const std::string& path, bool force);
+
+}  // namespace carlo::cli
