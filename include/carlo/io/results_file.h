@@ -1,0 +1,114 @@
+#pragma once
+/// \file
+/// Results files (DESIGN §3). HDF5-free header; the implementation in src/io/ is the only code
+/// that includes <hdf5.h>. Written by rank 0 only.
+#include <carlo/simulation.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace carlo::io {
+
+/// Task states stored in /tasks/status.
+enum class TaskState : std::uint8_t { pending = 0, done = 1, failed = 2 };
+
+/// Provenance written as root attributes.
+struct RunMeta {
+  std::string carlo_version = CARLO_VERSION;
+  std::string simulation;
+  std::uint64_t seed = 0;
+  std::uint64_t tasks = 0;           ///< task ids are 0..tasks-1
+  std::string data_path;             ///< "" when the simulation uses no data
+  std::uint64_t data_size = 0;       ///< bytes of the data file
+  std::int64_t data_mtime = 0;       ///< seconds since the epoch
+  std::string data_checksum;         ///< e.g. "size+mtime" fingerprint or a real checksum
+  int ranks = 0;
+  int nodes = 0;
+  std::string start_time;            ///< ISO 8601 UTC
+  std::string end_time;
+  double wall_seconds = 0;
+  double tasks_per_second = 0;
+  /// The full option set, name=value, run options and simulation options alike.
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+struct Failure {
+  std::uint64_t task = 0;
+  std::uint32_t attempts = 0;
+  std::string message;
+};
+
+/// Summary statistics of one observation over the tasks that are done (NaN observations of failed
+/// tasks excluded). Percentiles interpolate linearly between order statistics (numpy's default).
+struct Summary {
+  std::uint64_t count = 0;
+  double mean = 0, sd = 0, stderr_ = 0, min = 0, max = 0, p2_5 = 0, p50 = 0, p97_5 = 0;
+};
+
+/// Creates a results file and streams observations into it as batches complete, so rank 0's memory
+/// does not grow with the task count. Until `finish()` the root attribute `state` is "running";
+/// `finish()` writes status, attempts, tallies, failures, summaries and provenance and sets it to
+/// "complete". If the writer is destroyed without `finish()`, `state` stays "running" (or the
+/// caller marks it "partial"), so the file never poses as complete.
+class ResultsWriter {
+ public:
+  /// Refuses an existing `path` unless `overwrite`.
+  ResultsWriter(const std::string& path, std::vector<std::string> observation_names,
+                std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite);
+  ~ResultsWriter();
+  ResultsWriter(ResultsWriter&&) noexcept;
+  ResultsWriter& operator=(ResultsWriter&&) noexcept;
+
+  /// Stores observations of tasks [first, first+count). `values` is observation-major:
+  /// values[k * count + i] is observation k of task first+i. Size = names * count.
+  void write_observations(std::uint64_t first, std::uint64_t count, std::span<const double> values);
+
+  /// Fills status[i] and attempts[i] for tasks [first, first+count); called in increasing ranges.
+  using StatusSource = std::function<void(std::uint64_t first, std::uint64_t count,
+                                          TaskState* status, std::uint8_t* attempts)>;
+  /// Completes the file. `tallies[k]` has `specs[k].length` summed counts. `n_done` observations
+  /// are summarised (computed from the file in task order, so bitwise reproducible). `state` is
+  /// "complete" or "partial".
+  void finish(const StatusSource& status, const std::vector<std::vector<std::uint64_t>>& tallies,
+              const std::vector<Failure>& failures, const RunMeta& meta,
+              const std::string& state = "complete");
+
+  const std::string& path() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Everything in a results file except the big per-task arrays (read those with `observations`).
+struct ResultsInfo {
+  std::string path;
+  std::string state;  ///< "complete", "partial" or "running"
+  RunMeta meta;
+  std::vector<std::string> observation_names;
+  std::vector<Summary> summaries;      ///< parallel to observation_names (empty if not finished)
+  std::vector<TallySpec> tallies;
+  std::uint64_t done = 0, failed = 0, pending = 0;
+  std::vector<Failure> failures;
+};
+
+/// Reads a results file; throws InputError naming the file and object when it is not one.
+ResultsInfo read_results_info(const std::string& path);
+/// /observations/<name>, all tasks (NaN where not done).
+std::vector<double> read_observation(const std::string& path, const std::string& name);
+/// /tallies/<name>.
+std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name);
+/// /tasks/status and /tasks/attempts.
+std::pair<std::vector<TaskState>, std::vector<std::uint8_t>> read_task_status(const std::string& path);
+/// True if the file has carlo's results layout (a /tasks group and a `state` attribute).
+bool is_results_file(const std::string& path);
+
+/// Summary statistics of `values` (NaNs skipped), the exact definitions used in results files.
+Summary summarize(std::span<const double> values);
+
+}  // namespace carlo::io
