@@ -9,8 +9,10 @@
 
 namespace carlo {
 
-/// out = Philox4x64-10(counter, key). Defined in src/core/rng.cpp.
-void philox4x64(const std::uint64_t key[2], const std::uint64_t counter[4],
+__extension__ using uint128_t = unsigned __int128;
+
+/// out = Philox4x64-10(counter, key), the one call into Random123. Defined in src/core/rng.cpp.
+void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4],
                 std::uint64_t out[4]) noexcept;
 
 class Stream {
@@ -40,12 +42,12 @@ class Stream {
   /// Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject). n must be > 0.
   std::uint64_t below(std::uint64_t n) noexcept {
     if (n <= 0xffffffffULL) return below32(static_cast<std::uint32_t>(n));
-    unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * n;
+    uint128_t m = static_cast<uint128_t>(next_u64()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>(next_u64()) * n;
+        m = static_cast<uint128_t>(next_u64()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }
@@ -69,7 +71,7 @@ class Stream {
 
  private:
   void refill() noexcept {
-    philox4x64(key_, ctr_, buf_);
+    philox4x64_10(key_, ctr_, buf_);
     ++ctr_[0];
     pos_ = 0;
   }

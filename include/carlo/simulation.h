@@ -103,14 +103,17 @@ struct TallyLog {
 /// What `Simulation::run` sees of one task. Not copyable; valid only during the call.
 class Task {
  public:
-  Task(std::uint64_t id, std::uint64_t seed, double* observations, std::size_t n_observations,
-       TallyLog* tallies, const std::vector<TallySpec>* specs) noexcept
-      : id_(id), seed_(seed), rng_(seed, id), obs_(observations), n_obs_(n_observations),
-        tallies_(tallies), specs_(specs) {}
+  Task(std::uint64_t id, std::uint64_t seed, std::uint32_t attempt, double* observations,
+       std::size_t n_observations, TallyLog* tallies, const std::vector<TallySpec>* specs) noexcept
+      : id_(id), seed_(seed), attempt_(attempt), rng_(seed, id), obs_(observations),
+        n_obs_(n_observations), tallies_(tallies), specs_(specs) {}
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
 
   std::uint64_t id() const noexcept { return id_; }
+  /// 0 on the first try, k on the k-th retry. For diagnostics and failure injection only: a task's
+  /// results must not depend on it.
+  std::uint32_t attempt() const noexcept { return attempt_; }
   /// The task's own stream, keyed by (seed, task id).
   Stream& rng() noexcept { return rng_; }
   /// An independent extra stream of this task (e.g. one per interleaved walker).
@@ -130,6 +133,7 @@ class Task {
  private:
   std::uint64_t id_;
   std::uint64_t seed_;
+  std::uint32_t attempt_;
   Stream rng_;
   double* obs_;
   std::size_t n_obs_;

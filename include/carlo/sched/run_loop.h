@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The message loops around the scheduling policy: `run_master` on rank 0's main thread,
+/// `run_worker` on every rank (on rank 0 in a second thread, talking to the master through a
+/// LocalHub channel, so rank 0 computes too). Waiting always sleeps; no loop spins a core.
+#include <carlo/sched/channel.h>
+#include <carlo/sched/master.h>
+#include <carlo/sched/task_runner.h>
+
+#include <atomic>
+#include <functional>
+
+namespace carlo::sched {
+
+/// Where accepted results go (rank 0): the results file, in production.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  /// Tasks piece.first .. piece.first+piece.count-1 are resolved; their observations are at
+  /// positions piece.offset.. of `r` (observation-major, n_tasks per observation).
+  virtual void store(const Master::Outcome::Piece& piece, const BatchResult& r) = 0;
+};
+
+struct MasterHooks {
+  /// Called about every 100 ms and once at the end (`final` true); for progress display.
+  std::function<void(const Master&, double seconds, bool final)> progress;
+  /// Set (e.g. by a signal handler) to stop handing out work and end the run early.
+  const std::atomic<bool>* interrupt = nullptr;
+};
+
+/// Runs the master until every task is resolved (or the target is met, or `interrupt`), then
+/// stops all workers and waits until each has said goodbye. Worker 0 is reached through `local`,
+/// workers 1..remote.size()-1 through `remote`. Returns true if it ended by interrupt.
+bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks);
+
+/// Runs a worker until the master says stop. `tallies[k]` (length of spec k) receives the counts
+/// of this worker's accepted results.
+void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
+                std::vector<std::vector<std::uint64_t>>& tallies);
+
+}  // namespace carlo::sched

@@ -1,0 +1,33 @@
+#pragma once
+/// \file
+/// Runs batches of tasks through a Simulation on one rank, keeping each task's effects
+/// transactional: a task that throws leaves no observation (NaN) and no tally counts behind.
+#include <carlo/sched/batch.h>
+#include <carlo/simulation.h>
+
+#include <functional>
+
+namespace carlo::sched {
+
+class TaskRunner {
+ public:
+  TaskRunner(Simulation& sim, std::uint64_t seed);
+
+  /// Runs every task of `b` in order, appending the counts of the tasks that succeeded to
+  /// `tallies`. `should_stop` is called between tasks every few milliseconds; when it returns true
+  /// the batch is abandoned and the result comes back `cancelled`.
+  BatchResult run(const Batch& b, TallyLog& tallies, const std::function<bool()>& should_stop);
+
+  std::size_t n_observations() const noexcept { return names_.size(); }
+  const std::vector<std::string>& observation_names() const noexcept { return names_; }
+  const std::vector<TallySpec>& tally_specs() const noexcept { return specs_; }
+
+ private:
+  Simulation& sim_;
+  std::uint64_t seed_;
+  std::vector<std::string> names_;
+  std::vector<TallySpec> specs_;
+  std::vector<double> scratch_;
+};
+
+}  // namespace carlo::sched

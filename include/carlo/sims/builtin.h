@@ -1,0 +1,19 @@
+#pragma once
+/// \file
+/// The sample simulations shipped with carlo (DESIGN §5) and the failure-injection simulation used
+/// by the tests.
+#include <carlo/simulation.h>
+
+namespace carlo::sims {
+
+/// Registers `pi`, `bootstrap` and `faults`.
+void register_builtin(Registry& registry);
+
+SimulationInfo pi_info();
+SimulationInfo bootstrap_info();
+/// `faults`: a test aid. Observation `value` = the task's first uniform draw, `task` = its id; tally
+/// `hits` counts tasks per id % 16. Options make chosen tasks throw (always, or on their first
+/// attempts), throw with a probability per attempt, or sleep.
+SimulationInfo faults_info();
+
+}  // namespace carlo::sims

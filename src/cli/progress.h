@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// Rank 0's progress display: a live bar on a terminal, a line every N seconds elsewhere (a Slurm
+/// log), and a final summary line. Writes to stderr.
+#include <cstdint>
+#include <string>
+
+namespace carlo::cli {
+
+struct ProgressState {
+  std::uint64_t done = 0, failed = 0, total = 0, retries = 0;
+  double seconds = 0;
+};
+
+class Progress {
+ public:
+  /// `quiet`: print nothing. `every`: seconds between lines when stderr is not a terminal.
+  Progress(bool quiet, double every);
+  void update(const ProgressState& s);
+  /// Ends the bar and prints the final line.
+  void finish(const ProgressState& s, const std::string& closing);
+
+ private:
+  std::string line(const ProgressState& s) const;
+  bool quiet_;
+  bool tty_;
+  double every_;
+  double last_ = -1;
+  bool drawn_ = false;
+};
+
+/// Memory in use on this node (MemTotal - MemAvailable), bytes; 0 if unknown.
+std::uint64_t node_memory_used();
+
+}  // namespace carlo::cli

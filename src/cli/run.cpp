@@ -1,0 +1,291 @@
+// `carlo run`: wires the layers. Every rank parses the same options, maps the node's shared data
+// and builds the simulation; rank 0 runs the master (plus a worker thread) and writes the results
+// file, the other ranks run workers. Errors before the run starts are agreed on by all ranks so
+// exactly one line is printed and every rank exits 1.
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "cli/run_config.h"
+#include "cli/shared_data.h"
+
+#include <carlo/error.h>
+#include <carlo/io/results_file.h>
+#include <carlo/sched/local_channel.h>
+#include <carlo/sched/run_loop.h>
+#include <carlo/sims/builtin.h>
+#include <carlo/transport/runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+namespace carlo::cli {
+namespace {
+
+/// An error every rank knows about (so rank 0 alone reports it and all exit cleanly).
+class AgreedError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+/// Runs `f` on every rank (collective): if it throws on any rank, every rank throws AgreedError
+/// with the message of the lowest failing rank.
+template <class F>
+void agreed(const transport::Runtime& rt, F&& f) {
+  std::string message;
+  try {
+    f();
+  } catch (const AgreedError&) {
+    throw;
+  } catch (const InputError& e) {
+    message = e.what();
+  } catch (const std::exception& e) {
+    message = std::string("internal error: ") + e.what();
+  }
+  message = rt.first_error(message);
+  if (!message.empty()) throw AgreedError(message);
+}
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Accepted results go straight to the results file, observation-major per piece.
+class FileSink final : public sched::ResultSink {
+ public:
+  FileSink(io::ResultsWriter& writer, std::size_t n_obs) : writer_(writer), n_obs_(n_obs) {}
+  void store(const sched::Master::Outcome::Piece& p, const sched::BatchResult& r) override {
+    const auto count = static_cast<std::size_t>(p.count);
+    buffer_.resize(n_obs_ * count);
+    for (std::size_t k = 0; k < n_obs_; ++k) {
+      const double* src = r.observations.data() + k * r.n_tasks + p.offset;
+      std::copy(src, src + count, buffer_.begin() + static_cast<std::ptrdiff_t>(k * count));
+    }
+    writer_.write_observations(p.first, p.count, buffer_);
+  }
+
+ private:
+  io::ResultsWriter& writer_;
+  std::size_t n_obs_;
+  std::vector<double> buffer_;
+};
+
+ProgressState progress_of(const sched::Master& m, double seconds) {
+  ProgressState s;
+  s.done = m.tasks_done();
+  s.failed = m.tasks_failed();
+  s.total = m.end_task() - m.first_task();
+  s.retries = m.retries();
+  s.seconds = seconds;
+  return s;
+}
+
+std::string format_estimate(const io::Summary& s) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%.10g +- %.3g (stderr; sd %.4g, 95%% of tasks in [%.6g, %.6g], n=%llu)", s.mean,
+                s.stderr_, s.sd, s.p2_5, s.p97_5, static_cast<unsigned long long>(s.count));
+  return buf;
+}
+
+int run(transport::Runtime& rt, const Args& args) {
+  const bool root = rt.world_rank() == 0;
+  Registry registry;
+  sims::register_builtin(registry);
+  PluginSet plugins;
+  ParsedRun parsed;
+  agreed(rt, [&] { parsed = parse_run_args(args, registry, plugins); });
+  if (!parsed.config) {
+    if (root) std::fputs(parsed.help.c_str(), stdout);
+    return 0;
+  }
+  const RunConfig& c = *parsed.config;
+  const SimulationInfo& info = *registry.find(c.sim);
+  const auto started = std::chrono::system_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
+
+  agreed(rt, [&] {
+    if (root) check_output_path(c.output, c.force);
+  });
+  SharedRagged data;
+  RaggedView view;
+  if (!c.data.empty()) {
+    data = load_shared_ragged(rt, c.data, c.group, c.share);  // collective; errors agreed inside
+    view = data.view();
+  }
+  std::unique_ptr<Simulation> sim;
+  std::vector<std::string> names;
+  std::vector<TallySpec> specs;
+  std::optional<sched::StderrTarget> target;
+  agreed(rt, [&] {
+    sim = info.create(c.sim_options, view);
+    names = sim->observation_names();
+    specs = sim->tally_specs();
+    if (c.target) {
+      auto it = std::find(names.begin(), names.end(), c.target->observation);
+      if (it == names.end()) {
+        std::string have;
+        for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
+        throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" + c.target->observation +
+                         "' (it has: " + have + ")");
+      }
+      target = sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value, c.target->relative};
+    }
+  });
+  std::optional<io::ResultsWriter> writer;
+  agreed(rt, [&] {
+    if (root) writer.emplace(c.output, names, specs, c.tasks, c.force);
+  });
+
+  auto channel = rt.make_channel();
+  sched::TaskRunner runner(*sim, c.seed);
+  std::vector<std::vector<std::uint64_t>> tallies;
+  std::optional<sched::Master> master;
+  if (root) {
+    sched::MasterConfig mc;
+    mc.first = 0;
+    mc.end = c.tasks;
+    mc.workers = rt.world_size();
+    mc.fixed_batch = c.batch;
+    mc.max_retries = c.max_retries;
+    mc.task_timeout = c.task_timeout;
+    mc.target = target;
+    mc.check_every = c.check_every;
+    master.emplace(mc);
+    sched::LocalHub hub(2);
+    auto master_side = hub.endpoint(0);
+    auto worker_side = hub.endpoint(1);
+    std::exception_ptr worker_error;
+    std::thread worker([&] {
+      try {
+        sched::run_worker(*worker_side, 0, runner, tallies);
+      } catch (...) {
+        worker_error = std::current_exception();
+      }
+    });
+    FileSink sink(*writer, names.size());
+    Progress progress(c.quiet, c.progress_every);
+    sched::MasterHooks hooks;
+    hooks.progress = [&](const sched::Master& m, double s, bool final) {
+      if (!final) progress.update(progress_of(m, s));
+    };
+    try {
+      sched::run_master(*master, *channel, *master_side, sink, hooks);
+    } catch (...) {
+      worker.detach();  // the job is going down (abort); never join a worker that may wait forever
+      throw;
+    }
+    worker.join();
+    if (worker_error) std::rethrow_exception(worker_error);
+  } else {
+    sched::run_worker(*channel, 0, runner, tallies);
+  }
+  for (auto& t : tallies) rt.reduce_sum(t);  // exact integer sums: order-free
+  channel.reset();
+
+  int code = 0;
+  if (root) {
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::uint64_t kept = master->final_end();
+    io::RunMeta meta;
+    meta.simulation = c.sim;
+    meta.seed = c.seed;
+    meta.tasks = c.tasks;
+    if (!c.data.empty()) {
+      meta.data_path = std::filesystem::absolute(c.data).string();
+      std::error_code ec;
+      meta.data_size = std::filesystem::file_size(c.data, ec);
+      const auto mt = std::filesystem::last_write_time(c.data, ec);
+      meta.data_mtime = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::file_clock::to_sys(mt).time_since_epoch())
+                            .count();
+      meta.data_checksum = "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
+    }
+    meta.ranks = rt.world_size();
+    meta.nodes = rt.node_count();
+    meta.start_time = iso_utc(started);
+    meta.end_time = iso_utc(std::chrono::system_clock::now());
+    meta.wall_seconds = wall;
+    const std::uint64_t resolved = master->tasks_done() + master->tasks_failed();
+    meta.tasks_per_second = wall > 0 ? static_cast<double>(resolved) / wall : 0;
+    meta.options = c.provenance;
+    meta.options.emplace_back("ranks", std::to_string(rt.world_size()));
+    if (c.target) {
+      meta.options.emplace_back("tasks-kept", std::to_string(kept));
+      meta.options.emplace_back("target-met", master->target_met() ? "true" : "false");
+    }
+
+    const auto& failed = master->failures();
+    const auto& retried = master->retried();
+    auto status = [&](std::uint64_t first, std::uint64_t count, io::TaskState* st, std::uint8_t* attempts) {
+      for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t t = first + i;
+        if (auto f = failed.find(t); f != failed.end()) {
+          st[i] = io::TaskState::failed;
+          attempts[i] = static_cast<std::uint8_t>(f->second.attempts);
+        } else if (t < kept && master->is_resolved(t)) {
+          st[i] = io::TaskState::done;
+          auto r = retried.find(t);
+          attempts[i] = static_cast<std::uint8_t>(r == retried.end() ? 1 : r->second);
+        } else {
+          st[i] = io::TaskState::pending;
+          attempts[i] = 0;
+        }
+      }
+    };
+    std::vector<io::Failure> failures;
+    for (const auto& [t, f] : failed)
+      if (t < kept) failures.push_back({t, f.attempts, f.message});
+    writer->finish(status, tallies, failures, meta, "complete");  // TODO(lead): keep only [0, kept) with a target
+    writer.reset();
+
+    if (!c.quiet) {
+      char line[256];
+      std::snprintf(line, sizeof line, "%llu tasks done, %zu failed in %.2f s (%.4g tasks/s on %d ranks, %d nodes) -> %s",
+                    static_cast<unsigned long long>(master->tasks_done()), failures.size(), wall,
+                    meta.tasks_per_second, rt.world_size(), rt.node_count(), c.output.c_str());
+      std::string closing = line;
+      if (c.target)
+        closing += master->target_met() ? "\ncarlo: stderr target met after " + std::to_string(kept) + " tasks"
+                                        : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
+      const auto results = io::read_results_info(c.output);
+      for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size(); ++k)
+        closing += "\ncarlo: " + results.observation_names[k] + " = " + format_estimate(results.summaries[k]);
+      for (const auto& f : failures)
+        if (&f - failures.data() < 5)
+          closing += "\ncarlo: task " + std::to_string(f.task) + " failed after " + std::to_string(f.attempts) +
+                     " attempts: " + f.message;
+      Progress(false, c.progress_every).finish(progress_of(*master, wall), closing);
+    }
+    code = failures.empty() ? 0 : 2;
+  }
+  std::vector<std::byte> code_bytes{static_cast<std::byte>(code)};
+  rt.broadcast(code_bytes);
+  return static_cast<int>(code_bytes.at(0));
+}
+
+}  // namespace
+
+int cmd_run(const Args& args, int argc, char** argv) {
+  transport::Runtime rt(argc, argv);
+  try {
+    return run(rt, args);
+  } catch (const AgreedError& e) {
+    if (rt.world_rank() == 0) std::fprintf(stderr, "carlo run: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "carlo run: error on rank %d: %s\n", rt.world_rank(), e.what());
+    std::fflush(stderr);
+    rt.abort(1);
+  }
+}
+
+}  // namespace carlo::cli

@@ -1,0 +1,227 @@
+#include "cli/run_config.h"
+
+#include <carlo/error.h>
+#include <carlo/units.h>
+
+#include <boost/program_options.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace carlo::cli {
+namespace {
+
+po::options_description run_options() {
+  po::options_description d("Run options");
+  d.add_options()
+      ("help,h", "show this help (with --sim: the simulation's options too)")
+      ("sim", po::value<std::string>(), "simulation to run (see the list below)")
+      ("data", po::value<std::string>(), "ragged-array HDF5 file the simulation reads")
+      ("group", po::value<std::string>()->default_value("/"), "HDF5 group holding values and offsets")
+      ("tasks", po::value<std::string>(), "number of tasks (e.g. 100000, 1e6, 10k); the ceiling with --target-stderr")
+      ("seed", po::value<std::string>(), "seed of the counter-based random streams")
+      ("output,o", po::value<std::string>(), "results file to write")
+      ("force", po::bool_switch(), "overwrite an existing results file")
+      ("batch", po::value<std::string>()->default_value("auto"), "tasks per batch: a number, or auto")
+      ("max-retries", po::value<std::string>()->default_value("3"), "retries of a failing task before it is recorded as failed")
+      ("task-timeout", po::value<double>()->default_value(0), "seconds a batch may run past its expected time before an idle rank takes it too (0: off)")
+      ("target-stderr", po::value<std::string>(), "stop when NAME's standard error is at most X: NAME=X, or NAME=X% of |mean|")
+      ("check-every", po::value<std::string>()->default_value("1000"), "with --target-stderr: check at multiples of this many tasks")
+      ("progress-every", po::value<double>()->default_value(10), "seconds between progress lines when not on a terminal")
+      ("quiet,q", po::bool_switch(), "no progress output")
+      ("share", po::value<std::string>()->default_value("window"), "how a node shares the data: window (MPI shared memory) or mmap (map the file)")
+      ("plugin", po::value<std::vector<std::string>>()->composing(), "shared library with more simulations (repeatable)")
+      ("config", po::value<std::string>(), "INI file with any of these options (the command line wins)");
+  return d;
+}
+
+po::options_description sim_options(const SimulationInfo& info) {
+  OptionSet decl;
+  if (info.declare_options) info.declare_options(decl);
+  po::options_description d("Options of simulation '" + info.name + "'");
+  for (const auto& o : decl.decls()) {
+    switch (o.kind) {
+      case OptionSet::Kind::integer:
+        d.add_options()(o.name.c_str(), po::value<std::int64_t>()->default_value(std::stoll(o.default_value)), o.help.c_str());
+        break;
+      case OptionSet::Kind::real:
+        d.add_options()(o.name.c_str(), po::value<double>()->default_value(std::stod(o.default_value), o.default_value), o.help.c_str());
+        break;
+      case OptionSet::Kind::text:
+        d.add_options()(o.name.c_str(), po::value<std::string>()->default_value(o.default_value), o.help.c_str());
+        break;
+      case OptionSet::Kind::flag:
+        d.add_options()(o.name.c_str(), po::bool_switch(), o.help.c_str());
+        break;
+    }
+  }
+  return d;
+}
+
+std::string sim_list(const Registry& registry) {
+  std::ostringstream s;
+  s << "Simulations:\n";
+  for (const auto& name : registry.names()) {
+    const auto* info = registry.find(name);
+    s << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << info->summary << "\n";
+  }
+  return s.str();
+}
+
+std::optional<TargetSpec> parse_target(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    throw InputError("--target-stderr: '" + text + "' is not NAME=X or NAME=X%");
+  TargetSpec t;
+  t.observation = text.substr(0, eq);
+  std::string v = text.substr(eq + 1);
+  if (v.back() == '%') {
+    t.relative = true;
+    v.pop_back();
+  }
+  try {
+    std::size_t used = 0;
+    t.value = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument("junk");
+  } catch (const std::exception&) {
+    throw InputError("--target-stderr: '" + text + "' has no valid number after '='");
+  }
+  if (!(t.value > 0) || !std::isfinite(t.value)) throw InputError("--target-stderr: the target must be positive");
+  if (t.relative) t.value /= 100.0;
+  return t;
+}
+
+template <class T>
+const T* get(const po::variables_map& vm, const char* name) {
+  auto it = vm.find(name);
+  if (it == vm.end() || it->second.empty()) return nullptr;
+  return &it->second.as<T>();
+}
+
+}  // namespace
+
+ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugins) {
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  const auto general = run_options();
+  ParsedRun parsed;
+  try {
+    // Pass 1: find --sim, --plugin, --config and --help, ignoring simulation options for now.
+    po::variables_map first;
+    po::store(po::command_line_parser(rest).options(general).allow_unregistered().run(), first);
+    std::string config_file;
+    if (auto* c = get<std::string>(first, "config")) config_file = *c;
+    po::variables_map from_config;
+    if (!config_file.empty()) {
+      std::ifstream in(config_file);
+      if (!in) throw InputError(config_file + ": cannot read config file");
+      po::store(po::parse_config_file(in, general, true), from_config);
+    }
+    std::vector<std::string> plugin_paths;
+    for (const auto* vm : {&first, &from_config})
+      if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
+        plugin_paths.insert(plugin_paths.end(), p->begin(), p->end());
+    for (const auto& p : plugin_paths) plugins.load(p, registry);
+
+    std::string sim_name;
+    if (auto* s = get<std::string>(first, "sim")) sim_name = *s;
+    else if (auto* s2 = get<std::string>(from_config, "sim")) sim_name = *s2;
+
+    const SimulationInfo* info = nullptr;
+    if (!sim_name.empty()) {
+      info = registry.find(sim_name);
+      if (!info) throw InputError("unknown simulation '" + sim_name + "' (" + sim_list(registry) + ")");
+    }
+    po::options_description all;
+    all.add(general);
+    if (info) all.add(sim_options(*info));
+
+    if (first.count("help")) {
+      std::ostringstream h;
+      h << "usage: carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 [options]\n\n";
+      if (info) h << info->name << ": " << info->summary << "\n\n" << sim_options(*info) << "\n";
+      h << general << "\n" << sim_list(registry);
+      parsed.help = h.str();
+      return parsed;
+    }
+
+    // Pass 2: everything, strictly; the command line first so it wins over the config file.
+    po::variables_map vm;
+    po::store(po::command_line_parser(rest).options(all).run(), vm);
+    if (!config_file.empty()) {
+      std::ifstream in(config_file);
+      po::store(po::parse_config_file(in, all, false), vm);
+    }
+    po::notify(vm);
+
+    RunConfig c;
+    if (!info) throw InputError("--sim is required (" + sim_list(registry) + ")");
+    c.sim = info->name;
+    auto need = [&](const char* name) -> const std::string& {
+      auto* v = get<std::string>(vm, name);
+      if (!v) throw InputError(std::string("--") + name + " is required");
+      return *v;
+    };
+    c.tasks = parse_count(need("tasks"), "--tasks");
+    c.seed = parse_count(need("seed"), "--seed");
+    c.output = need("output");
+    if (auto* d = get<std::string>(vm, "data")) c.data = *d;
+    if (info->data == DataNeed::required && c.data.empty())
+      throw InputError("simulation '" + c.sim + "' needs --data FILE.h5");
+    if (info->data == DataNeed::none && !c.data.empty())
+      throw InputError("simulation '" + c.sim + "' takes no data, but --data was given");
+    c.group = *get<std::string>(vm, "group");
+    c.force = vm["force"].as<bool>();
+    const auto& batch = *get<std::string>(vm, "batch");
+    if (batch != "auto") {
+      c.batch = parse_count(batch, "--batch");
+      if (c.batch == 0) throw InputError("--batch must be at least 1 (or auto)");
+    }
+    const auto retries = parse_count(*get<std::string>(vm, "max-retries"), "--max-retries");
+    if (retries > 254) throw InputError("--max-retries must be at most 254");
+    c.max_retries = static_cast<std::uint32_t>(retries);
+    c.task_timeout = vm["task-timeout"].as<double>();
+    if (!(c.task_timeout >= 0)) throw InputError("--task-timeout must be non-negative");
+    if (auto* t = get<std::string>(vm, "target-stderr")) c.target = parse_target(*t);
+    c.check_every = parse_count(*get<std::string>(vm, "check-every"), "--check-every");
+    if (c.check_every == 0) throw InputError("--check-every must be at least 1");
+    c.progress_every = vm["progress-every"].as<double>();
+    if (!(c.progress_every > 0)) throw InputError("--progress-every must be positive");
+    c.quiet = vm["quiet"].as<bool>();
+    c.share = parse_share_mode(*get<std::string>(vm, "share"));
+    c.plugins = plugin_paths;
+
+    // Simulation options, typed as declared.
+    OptionSet decl;
+    if (info->declare_options) info->declare_options(decl);
+    for (const auto& o : decl.decls()) {
+      switch (o.kind) {
+        case OptionSet::Kind::integer: c.sim_options.set(o.name, vm[o.name].as<std::int64_t>()); break;
+        case OptionSet::Kind::real: c.sim_options.set(o.name, vm[o.name].as<double>()); break;
+        case OptionSet::Kind::text: c.sim_options.set(o.name, vm[o.name].as<std::string>()); break;
+        case OptionSet::Kind::flag: c.sim_options.set(o.name, vm[o.name].as<bool>()); break;
+      }
+    }
+    // Provenance: what shapes the results (not --force, --quiet, output or progress cadence).
+    c.provenance = {{"sim", c.sim},
+                    {"data", c.data},
+                    {"group", c.group},
+                    {"tasks", std::to_string(c.tasks)},
+                    {"seed", std::to_string(c.seed)},
+                    {"batch", c.batch ? std::to_string(c.batch) : "auto"},
+                    {"max-retries", std::to_string(c.max_retries)},
+                    {"task-timeout", std::to_string(c.task_timeout)},
+                    {"target-stderr", c.target ? *get<std::string>(vm, "target-stderr") : ""},
+                    {"check-every", std::to_string(c.check_every)},
+                    {"share", c.share == ShareMode::mmap ? "mmap" : "window"}};
+    for (const auto& [k, v] : c.sim_options.canonical()) c.provenance.emplace_back("sim." + k, v);
+    parsed.config = std::move(c);
+    return parsed;
+  } catch (const po::error& e) {
+    throw InputError(e.what());
+  }
+}
+
+}  // namespace carlo::cli

@@ -1,0 +1,232 @@
+#include <carlo/error.h>
+#include <carlo/sched/run_loop.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+
+namespace carlo::sched {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::microseconds;
+
+constexpr auto kMinWait = microseconds(20);
+constexpr auto kMaxWait = microseconds(1000);
+
+int tag_of(Tag t) { return static_cast<int>(t); }
+
+// Rank 0's master loop state: routes messages to worker w over `local` (w == 0) or `remote`.
+class MasterLoop {
+ public:
+  MasterLoop(Master& m, Channel& remote, Channel& local, ResultSink& sink)
+      : m_(m), remote_(remote), local_(local), sink_(sink), t0_(clock::now()) {}
+
+  double now() const { return std::chrono::duration<double>(clock::now() - t0_).count(); }
+
+  void send(int w, Tag tag, std::vector<std::byte> payload) {
+    if (w == 0) local_.send(1, tag_of(tag), std::move(payload));  // hub rank 1 = worker thread
+    else remote_.send(w, tag_of(tag), std::move(payload));
+  }
+
+  // Sends worker w its acks and any new batches, if there is anything to say.
+  void top_up(int w) {
+    AssignMessage msg;
+    msg.batches = m_.fill(w, now());
+    msg.acks = m_.take_acks(w);
+    if (msg.batches.empty() && msg.acks.empty()) return;
+    send(w, Tag::assign, encode(msg));
+  }
+
+  void handle(int w, const Message& msg) {
+    if (msg.tag == tag_of(Tag::stop)) {  // goodbye after our stop
+      ++goodbyes_;
+      return;
+    }
+    if (msg.tag != tag_of(Tag::result)) throw SystemError("master: unexpected message tag " + std::to_string(msg.tag));
+    if (m_.finished()) return;  // late results after the decision are dropped (rejected by stop)
+    BatchResult r = decode_result(msg.payload);
+    auto out = m_.on_result(w, r, now());
+    if (out.accepted)
+      for (const auto& piece : out.resolved) sink_.store(piece, r);
+    for (int other : out.cancel_on) send(other, Tag::cancel, encode_id(r.batch_id));
+    if (!m_.finished()) {
+      top_up(w);
+      // Work may have appeared for idle workers (a retry); hand it out now.
+      for (int v = 0; v < m_.workers(); ++v)
+        if (v != w && m_.holding(v) == 0) top_up(v);
+    }
+  }
+
+  // Drains both channels; true if anything arrived.
+  bool poll() {
+    bool any = false;
+    while (auto msg = local_.try_receive()) {
+      handle(0, *msg);
+      any = true;
+    }
+    while (auto msg = remote_.try_receive()) {
+      handle(msg->source, *msg);
+      any = true;
+    }
+    return any;
+  }
+
+  // Sleeps until something may have arrived: wakes at once for the local worker, within
+  // kMaxWait for remote ones.
+  void wait(microseconds& backoff) {
+    if (auto msg = local_.receive(backoff)) {
+      handle(0, *msg);
+      backoff = kMinWait;
+      return;
+    }
+    backoff = std::min(backoff * 2, kMaxWait);
+  }
+
+  int goodbyes_ = 0;
+
+ private:
+  Master& m_;
+  Channel& remote_;
+  Channel& local_;
+  ResultSink& sink_;
+  clock::time_point t0_;
+};
+
+}  // namespace
+
+bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks) {
+  MasterLoop loop(master, remote, local, sink);
+  const int workers = master.workers();
+  if (workers != std::max(1, remote.size())) throw SystemError("master: worker count does not match the channel");
+  for (int w = 0; w < workers; ++w) loop.top_up(w);
+
+  bool interrupted = false;
+  double last_progress = -1, last_idle_check = 0;
+  microseconds backoff = kMinWait;
+  while (!master.finished()) {
+    if (hooks.interrupt && hooks.interrupt->load()) {
+      interrupted = true;
+      break;
+    }
+    if (loop.poll()) backoff = kMinWait;
+    else loop.wait(backoff);
+    const double t = loop.now();
+    if (t - last_idle_check > 0.05) {  // stragglers: idle workers may take an overdue batch
+      last_idle_check = t;
+      for (int v = 0; v < workers; ++v)
+        if (master.holding(v) == 0) loop.top_up(v);
+    }
+    if (hooks.progress && t - last_progress >= 0.1) {
+      last_progress = t;
+      hooks.progress(master, t, false);
+    }
+  }
+
+  // Stop everyone (with their final acks), then wait for each goodbye so no message is left in
+  // flight when the ranks move on to the collective reduction.
+  for (int w = 0; w < workers; ++w) {
+    AssignMessage fin;
+    fin.acks = master.take_acks(w);
+    loop.send(w, Tag::stop, encode(fin));
+  }
+  microseconds wait = kMinWait;
+  while (loop.goodbyes_ < workers) {
+    if (!loop.poll()) loop.wait(wait);
+  }
+  remote.flush();
+  if (hooks.progress) hooks.progress(master, loop.now(), true);
+  return interrupted;
+}
+
+void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
+                std::vector<std::vector<std::uint64_t>>& tallies) {
+  const auto& specs = runner.tally_specs();
+  tallies.resize(specs.size());
+  for (std::size_t k = 0; k < specs.size(); ++k) tallies[k].assign(static_cast<std::size_t>(specs[k].length), 0);
+
+  std::deque<Batch> queue;
+  std::map<std::uint64_t, TallyLog> pending;  // tallies of results not yet acknowledged
+  bool stop = false;
+  std::uint64_t current = 0;  // batch being computed (0: none)
+  bool cancel_current = false;
+
+  auto apply_acks = [&](const std::vector<Ack>& acks) {
+    for (const auto& a : acks) {
+      auto it = pending.find(a.batch_id);
+      if (it == pending.end()) continue;
+      if (a.accepted)
+        for (const auto& e : it->second.entries) tallies[e.tally][static_cast<std::size_t>(e.bin)] += e.count;
+      pending.erase(it);
+    }
+  };
+  auto send_cancelled = [&](std::uint64_t id) {
+    BatchResult r;
+    r.batch_id = id;
+    r.cancelled = true;
+    channel.send(master_rank, tag_of(Tag::result), encode(r));
+  };
+  auto handle = [&](const Message& msg) {
+    if (msg.tag == tag_of(Tag::assign)) {
+      auto a = decode_assign(msg.payload);
+      apply_acks(a.acks);
+      for (auto& b : a.batches) queue.push_back(std::move(b));
+    } else if (msg.tag == tag_of(Tag::cancel)) {
+      const auto id = decode_id(msg.payload);
+      if (id == current) {
+        cancel_current = true;
+      } else {
+        auto it = std::find_if(queue.begin(), queue.end(), [&](const Batch& b) { return b.id == id; });
+        if (it != queue.end()) {
+          queue.erase(it);
+          send_cancelled(id);
+        }
+      }
+    } else if (msg.tag == tag_of(Tag::stop)) {
+      apply_acks(decode_assign(msg.payload).acks);
+      stop = true;
+    } else {
+      throw SystemError("worker: unexpected message tag " + std::to_string(msg.tag));
+    }
+  };
+  auto drain = [&] {
+    while (auto msg = channel.try_receive()) handle(*msg);
+  };
+
+  microseconds backoff = kMinWait;
+  while (!stop) {
+    drain();
+    if (stop) break;
+    if (queue.empty()) {
+      if (auto msg = channel.receive(backoff)) {
+        handle(*msg);
+        backoff = kMinWait;
+      } else {
+        backoff = std::min(backoff * 2, kMaxWait);
+      }
+      continue;
+    }
+    Batch b = std::move(queue.front());
+    queue.pop_front();
+    current = b.id;
+    cancel_current = false;
+    TallyLog log;
+    BatchResult r = runner.run(b, log, [&] {
+      drain();
+      return stop || cancel_current;
+    });
+    current = 0;
+    if (stop) break;
+    if (r.cancelled || cancel_current) {
+      send_cancelled(b.id);
+      continue;
+    }
+    if (!log.entries.empty()) pending.emplace(b.id, std::move(log));
+    channel.send(master_rank, tag_of(Tag::result), encode(r));
+  }
+  channel.send(master_rank, tag_of(Tag::stop), {});
+  channel.flush();
+}
+
+}  // namespace carlo::sched

@@ -1,0 +1,63 @@
+#include <carlo/sched/task_runner.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace carlo::sched {
+
+TaskRunner::TaskRunner(Simulation& sim, std::uint64_t seed)
+    : sim_(sim), seed_(seed), names_(sim.observation_names()), specs_(sim.tally_specs()) {}
+
+BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies, const std::function<bool()>& should_stop) {
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  BatchResult r;
+  r.batch_id = b.id;
+  r.n_tasks = b.size();
+  r.n_observations = static_cast<std::uint32_t>(names_.size());
+  const std::size_t n_obs = names_.size();
+  const auto n = static_cast<std::size_t>(r.n_tasks);
+  r.observations.assign(n_obs * n, std::numeric_limits<double>::quiet_NaN());
+  scratch_.resize(n_obs);
+
+  auto last_poll = t0;
+  std::size_t idx = 0;
+  for (const auto& rg : b.ranges) {
+    for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t, ++idx) {
+      // Poll for cancel/stop every 32 tasks, but only look at messages every 2 ms.
+      if ((idx & 31u) == 31u) {
+        const auto now = clock::now();
+        if (now - last_poll > std::chrono::milliseconds(2)) {
+          last_poll = now;
+          if (should_stop && should_stop()) {
+            r.cancelled = true;
+            r.observations.clear();
+            r.failures.clear();
+            r.n_tasks = 0;
+            return r;
+          }
+        }
+      }
+      std::fill(scratch_.begin(), scratch_.end(), std::numeric_limits<double>::quiet_NaN());
+      const std::size_t log_mark = tallies.entries.size();
+      Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_);
+      try {
+        sim_.run(task);
+      } catch (const std::exception& e) {
+        tallies.entries.resize(log_mark);
+        r.failures.push_back({idx, e.what()});
+        continue;
+      } catch (...) {
+        tallies.entries.resize(log_mark);
+        r.failures.push_back({idx, "unknown exception"});
+        continue;
+      }
+      for (std::size_t k = 0; k < n_obs; ++k) r.observations[k * n + idx] = scratch_[k];
+    }
+  }
+  r.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace carlo::sched

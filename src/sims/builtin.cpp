@@ -1,0 +1,11 @@
+#include <carlo/sims/builtin.h>
+
+namespace carlo::sims {
+
+void register_builtin(Registry& registry) {
+  registry.add(pi_info());
+  registry.add(bootstrap_info());
+  registry.add(faults_info());
+}
+
+}  // namespace carlo::sims

@@ -1,0 +1,191 @@
+// The scheduler end to end on threads: the real master loop, worker loops and task runner, with
+// LocalHub channels in place of MPI. Every behaviour here is what `carlo run` relies on.
+#include <carlo/sched/local_channel.h>
+#include <carlo/sched/run_loop.h>
+#include <carlo/sims/builtin.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+namespace carlo::sched {
+namespace {
+
+struct RunOutput {
+  std::vector<double> value, task;   // observations by task id
+  std::vector<int> stores;           // how often each task was stored
+  std::vector<std::uint64_t> hits;   // tally summed over workers
+  std::map<std::uint64_t, FinalFailure> failures;
+  std::map<std::uint64_t, std::uint32_t> retried;
+  std::uint64_t final_end = 0;
+  bool target_met = false;
+  std::uint64_t reissued = 0;
+};
+
+class VectorSink final : public ResultSink {
+ public:
+  explicit VectorSink(RunOutput& out) : out_(out) {}
+  void store(const Master::Outcome::Piece& p, const BatchResult& r) override {
+    for (std::uint64_t i = 0; i < p.count; ++i) {
+      const auto t = static_cast<std::size_t>(p.first + i);
+      out_.value[t] = r.observations[p.offset + i];
+      out_.task[t] = r.observations[r.n_tasks + p.offset + i];
+      ++out_.stores[t];
+    }
+  }
+
+ private:
+  RunOutput& out_;
+};
+
+OptionValues fault_options(std::map<std::string, OptionValues::Value> overrides = {}) {
+  OptionSet decl;
+  sims::faults_info().declare_options(decl);
+  OptionValues v;
+  for (const auto& d : decl.decls()) {
+    switch (d.kind) {
+      case OptionSet::Kind::integer: v.set(d.name, std::int64_t{std::stoll(d.default_value)}); break;
+      case OptionSet::Kind::real: v.set(d.name, std::stod(d.default_value)); break;
+      case OptionSet::Kind::text: v.set(d.name, d.default_value); break;
+      case OptionSet::Kind::flag: v.set(d.name, false); break;
+    }
+  }
+  for (auto& [k, x] : overrides) v.set(k, x);
+  return v;
+}
+
+RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts, std::uint64_t seed = 7) {
+  cfg.workers = workers;
+  RunOutput out;
+  const auto T = static_cast<std::size_t>(cfg.end);
+  out.value.assign(T, std::nan(""));
+  out.task.assign(T, std::nan(""));
+  out.stores.assign(T, 0);
+  LocalHub remote(workers), local(2);
+  auto master_remote = remote.endpoint(0);
+  auto master_local = local.endpoint(0);
+  std::vector<std::vector<std::vector<std::uint64_t>>> tallies(static_cast<std::size_t>(workers));
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w, ch = (w == 0 ? local.endpoint(1) : remote.endpoint(w))]() mutable {
+      auto sim = sims::faults_info().create(opts, RaggedView{});
+      TaskRunner runner(*sim, seed);
+      run_worker(*ch, 0, runner, tallies[static_cast<std::size_t>(w)]);
+    });
+  }
+  Master master(cfg);
+  VectorSink sink(out);
+  run_master(master, *master_remote, *master_local, sink, {});
+  for (auto& t : threads) t.join();
+  out.hits.assign(16, 0);
+  for (const auto& tw : tallies)
+    for (std::size_t b = 0; b < 16; ++b) out.hits[b] += tw[0][b];
+  out.failures = master.failures();
+  out.retried = master.retried();
+  out.final_end = master.final_end();
+  out.target_met = master.target_met();
+  out.reissued = master.reissued_batches();
+  return out;
+}
+
+MasterConfig tasks(std::uint64_t n) {
+  MasterConfig c;
+  c.end = n;
+  return c;
+}
+
+TEST(Scheduler, EveryTaskIsStoredExactlyOnceAtItsIndex) {
+  auto out = run_faults(3, tasks(5000), fault_options());
+  for (std::size_t t = 0; t < 5000; ++t) {
+    ASSERT_EQ(out.stores[t], 1) << "task " << t;
+    ASSERT_EQ(out.task[t], static_cast<double>(t));
+    ASSERT_EQ(out.value[t], Stream(7, t).uniform());
+  }
+  std::uint64_t total = 0;
+  for (auto h : out.hits) total += h;
+  EXPECT_EQ(total, 5000u);
+}
+
+TEST(Scheduler, ResultsDoNotDependOnWorkersOrBatchSize) {
+  auto a = run_faults(1, tasks(3000), fault_options());
+  auto cfg = tasks(3000);
+  cfg.fixed_batch = 7;
+  auto b = run_faults(4, cfg, fault_options());
+  cfg.fixed_batch = 1;
+  auto c = run_faults(2, cfg, fault_options());
+  EXPECT_EQ(a.value, b.value);
+  EXPECT_EQ(a.value, c.value);
+  EXPECT_EQ(a.hits, b.hits);
+  EXPECT_EQ(a.hits, c.hits);
+}
+
+TEST(Scheduler, PermanentFailuresAreRecordedAfterAllRetriesAndTheirTalliesDropped) {
+  auto cfg = tasks(1000);
+  cfg.max_retries = 2;
+  auto out = run_faults(3, cfg, fault_options({{"fail-tasks", std::string("5,999")}}));
+  ASSERT_EQ(out.failures.size(), 2u);
+  EXPECT_EQ(out.failures.at(5).attempts, 3u);
+  EXPECT_NE(out.failures.at(5).message.find("injected failure of task 5"), std::string::npos);
+  EXPECT_TRUE(std::isnan(out.value[5]));
+  EXPECT_EQ(out.stores[5], 1);  // stored once, as failed
+  std::uint64_t total = 0;
+  for (auto h : out.hits) total += h;
+  EXPECT_EQ(total, 998u);       // the failed tasks' tally counts were discarded
+  EXPECT_EQ(out.hits[5], 1000u / 16 + (5 < 1000 % 16) - 1);
+}
+
+TEST(Scheduler, FlakyTasksSucceedOnRetryWithTheSameStream) {
+  auto out = run_faults(2, tasks(500), fault_options({{"flaky-tasks", std::string("3,4,400")},
+                                                      {"flaky-attempts", std::int64_t{2}}}));
+  EXPECT_TRUE(out.failures.empty());
+  EXPECT_EQ(out.retried.at(3), 3u);
+  EXPECT_EQ(out.value[400], Stream(7, 400).uniform());
+  auto clean = run_faults(2, tasks(500), fault_options());
+  EXPECT_EQ(out.value, clean.value);
+  EXPECT_EQ(out.hits, clean.hits);
+}
+
+TEST(Scheduler, RandomFailuresGiveTheSameResultsWhateverTheWorkers) {
+  auto opts = fault_options({{"fail-prob", 0.3}});
+  auto a = run_faults(1, tasks(2000), opts);
+  auto b = run_faults(4, tasks(2000), opts);
+  EXPECT_FALSE(a.failures.empty());
+  EXPECT_EQ(a.failures.size(), b.failures.size());
+  for (std::size_t t = 0; t < 2000; ++t)
+    ASSERT_EQ(std::isnan(a.value[t]) ? 0.0 : a.value[t], std::isnan(b.value[t]) ? 0.0 : b.value[t]);
+  EXPECT_EQ(a.hits, b.hits);
+}
+
+TEST(Scheduler, AStalledBatchIsReissuedAndCountedOnce) {
+  auto cfg = tasks(200);
+  cfg.fixed_batch = 10;
+  cfg.task_timeout = 0.05;
+  auto out = run_faults(3, cfg, fault_options({{"stall-tasks", std::string("195")}, {"stall-ms", 1500.0}}));
+  EXPECT_GE(out.reissued, 1u);
+  for (std::size_t t = 0; t < 200; ++t) ASSERT_EQ(out.stores[t], 1);
+  std::uint64_t total = 0;
+  for (auto h : out.hits) total += h;
+  EXPECT_EQ(total, 200u);
+}
+
+TEST(Scheduler, StderrTargetStopsAtTheSameCheckpointWhateverTheWorkers) {
+  auto cfg = tasks(1000000);
+  cfg.check_every = 100;
+  cfg.target = StderrTarget{0, 0.01, false};  // uniform: sd 0.2887, stderr <= 0.01 at n >= 834
+  auto a = run_faults(1, cfg, fault_options());
+  auto b = run_faults(4, cfg, fault_options());
+  EXPECT_TRUE(a.target_met);
+  EXPECT_EQ(a.final_end, b.final_end);
+  EXPECT_EQ(a.final_end % 100, 0u);
+  EXPECT_GE(a.final_end, 800u);
+  EXPECT_LE(a.final_end, 1000u);
+  std::uint64_t ta = 0, tb = 0;
+  for (auto h : a.hits) ta += h;
+  for (auto h : b.hits) tb += h;
+  EXPECT_EQ(ta, a.final_end);  // tallies hold exactly the prefix
+  EXPECT_EQ(a.hits, b.hits);
+}
+
+}  // namespace
+}  // namespace carlo::sched
