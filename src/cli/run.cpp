@@ -118,7 +118,7 @@ int run(transport::Runtime& rt, const Args& args) {
   SharedRagged data;
   RaggedView view;
   if (!c.data.empty()) {
-    data = load_shared_ragged(rt, c.data, c.group, c.share);  // collective; errors agreed inside
+    agreed(rt, [&] { data = load_shared_ragged(rt, c.data, c.group, c.share); });  // collective
     view = data.view();
   }
   std::unique_ptr<Simulation> sim;
@@ -198,7 +198,7 @@ int run(transport::Runtime& rt, const Args& args) {
     io::RunMeta meta;
     meta.simulation = c.sim;
     meta.seed = c.seed;
-    meta.tasks = c.tasks;
+    meta.tasks = kept;
     if (!c.data.empty()) {
       meta.data_path = std::filesystem::absolute(c.data).string();
       std::error_code ec;
@@ -216,6 +216,10 @@ int run(transport::Runtime& rt, const Args& args) {
     meta.wall_seconds = wall;
     const std::uint64_t resolved = master->tasks_done() + master->tasks_failed();
     meta.tasks_per_second = wall > 0 ? static_cast<double>(resolved) / wall : 0;
+    meta.metrics = {{"compute_seconds", master->compute_seconds()},
+                    {"retries", static_cast<double>(master->retries())},
+                    {"reissued_batches", static_cast<double>(master->reissued_batches())},
+                    {"batches", static_cast<double>(master->timeline().size())}};
     meta.options = c.provenance;
     meta.options.emplace_back("ranks", std::to_string(rt.world_size()));
     if (c.target) {
@@ -244,8 +248,12 @@ int run(transport::Runtime& rt, const Args& args) {
     std::vector<io::Failure> failures;
     for (const auto& [t, f] : failed)
       if (t < kept) failures.push_back({t, f.attempts, f.message});
-    writer->finish(status, tallies, failures, meta, "complete");  // TODO(lead): keep only [0, kept) with a target
+    writer->finish(status, tallies, failures, meta, "complete");
     writer.reset();
+    std::vector<io::TimelineEntry> timeline;
+    timeline.reserve(master->timeline().size());
+    for (const auto& b : master->timeline()) timeline.push_back({b.worker, b.tasks, b.start, b.end});
+    io::write_timeline(c.output, timeline);
 
     if (!c.quiet) {
       char line[256];

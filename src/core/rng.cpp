@@ -4,13 +4,12 @@
 
 namespace carlo {
 
-void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4],
-                std::uint64_t out[4]) noexcept {
+void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4], std::uint64_t out[4]) noexcept {
   r123::Philox4x64 gen;
-  r123::Philox4x64::ctr_type c = {{counter[0], counter[1], counter[2], counter[3]}};
-  r123::Philox4x64::key_type k = {{key[0], key[1]}};
+  const r123::Philox4x64::ctr_type c = {{counter[0], counter[1], counter[2], counter[3]}};
+  const r123::Philox4x64::key_type k = {{key[0], key[1]}};
   const auto r = gen(c, k);
-  for (int i = 0; i < 4; ++i) out[i] = r[i];
+  for (std::size_t i = 0; i < 4; ++i) out[i] = r[i];
 }
 
 }  // namespace carlo

@@ -3,8 +3,14 @@
 // mean; observation `estimate` = the average of the K resampled means.
 #include <carlo/sims/builtin.h>
 
+#include <algorithm>
+
 namespace carlo::sims {
 namespace {
+
+// Indices are drawn a chunk at a time, then gathered: the gather loop has no dependence on the
+// generator, so the CPU overlaps many loads (rows of a multi-GB file are far larger than L1).
+constexpr std::size_t kChunk = 256;
 
 template <class T>
 double resampled_mean(std::span<const T> row, Stream& rng) {
@@ -12,7 +18,13 @@ double resampled_mean(std::span<const T> row, Stream& rng) {
   double sum = 0;
   if (n <= 0xffffffffULL) {
     const auto n32 = static_cast<std::uint32_t>(n);
-    for (std::uint64_t j = 0; j < n; ++j) sum += static_cast<double>(row[rng.below32(n32)]);
+    std::uint32_t idx[kChunk];
+    for (std::uint64_t done = 0; done < n;) {
+      const auto m = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, n - done));
+      for (std::size_t j = 0; j < m; ++j) idx[j] = rng.below32(n32);
+      for (std::size_t j = 0; j < m; ++j) sum += static_cast<double>(row[idx[j]]);
+      done += m;
+    }
   } else {
     for (std::uint64_t j = 0; j < n; ++j) sum += static_cast<double>(row[rng.below(n)]);
   }

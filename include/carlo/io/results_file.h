@@ -33,6 +33,9 @@ struct RunMeta {
   std::string end_time;
   double wall_seconds = 0;
   double tasks_per_second = 0;
+  /// Further numbers about the run, each written as a root attribute (e.g. compute_seconds,
+  /// reissued_batches).
+  std::vector<std::pair<std::string, double>> metrics;
   /// The full option set, name=value, run options and simulation options alike.
   std::vector<std::pair<std::string, std::string>> options;
 };
@@ -71,9 +74,12 @@ class ResultsWriter {
   /// Fills status[i] and attempts[i] for tasks [first, first+count); called in increasing ranges.
   using StatusSource = std::function<void(std::uint64_t first, std::uint64_t count,
                                           TaskState* status, std::uint8_t* attempts)>;
-  /// Completes the file. `tallies[k]` has `specs[k].length` summed counts. `n_done` observations
-  /// are summarised (computed from the file in task order, so bitwise reproducible). `state` is
-  /// "complete" or "partial".
+  /// Completes the file. `tallies[k]` has `specs[k].length` summed counts. Observations of tasks
+  /// the status source does not call done become NaN; the summaries cover the done ones (computed
+  /// from the file in task order, so bitwise reproducible). If `meta.tasks` is below the task count
+  /// the writer was created with (a run stopped by a stderr target), the file keeps exactly tasks
+  /// [0, meta.tasks) and records the original count as `tasks_requested`. `state` is "complete"
+  /// or "partial".
   void finish(const StatusSource& status, const std::vector<std::vector<std::uint64_t>>& tallies,
               const std::vector<Failure>& failures, const RunMeta& meta,
               const std::string& state = "complete");
@@ -84,6 +90,18 @@ class ResultsWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// One batch as the master saw it, for the load-balance timeline (/timeline/* datasets).
+struct TimelineEntry {
+  std::int32_t rank = 0;      ///< worker that computed it
+  std::uint64_t tasks = 0;    ///< tasks in the batch
+  double start = 0, end = 0;  ///< seconds since the run started (master clock)
+};
+
+/// Writes /timeline/{rank,tasks,start,end} into a finished results file (rank 0).
+void write_timeline(const std::string& path, const std::vector<TimelineEntry>& entries);
+/// Reads them back; empty if the file has none.
+std::vector<TimelineEntry> read_timeline(const std::string& path);
 
 /// Everything in a results file except the big per-task arrays (read those with `observations`).
 struct ResultsInfo {

@@ -100,6 +100,8 @@ class Master {
   std::uint64_t retries() const noexcept { return retries_issued_; }
   std::uint64_t reissued_batches() const noexcept { return reissued_; }
   double seconds_per_task() const noexcept { return sec_per_task_; }
+  /// Sum of the workers' compute time over accepted batches.
+  double compute_seconds() const noexcept { return measured_seconds_; }
   const std::vector<BatchRecord>& timeline() const noexcept { return timeline_; }
   /// Whether task t is resolved (done or failed) — for writing /tasks/status.
   bool is_resolved(std::uint64_t t) const;

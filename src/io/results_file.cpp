@@ -1,0 +1,568 @@
+// Results files (DESIGN §3, docs/results-format.md).
+//
+// Observations are chunked float64 datasets with a NaN fill value: a task nobody wrote reads as
+// NaN, nothing is allocated up front, and a batch written anywhere touches only its own chunks.
+// Everything rank 0 does here streams in bounded pieces, so its memory does not grow with the
+// task count.
+#include <carlo/error.h>
+#include <carlo/io/results_file.h>
+
+#include "io/h5.h"
+#include "io/results_internal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+
+namespace carlo::io {
+
+namespace {
+
+constexpr const char* kFormat = "carlo.results";
+constexpr std::int64_t kVersion = 1;
+/// 64 Ki doubles = 512 KiB per chunk: a batch of a million tasks is 16 chunks, and 10^8 tasks are
+/// ~1,500 chunk index entries per observation.
+constexpr std::uint64_t kObservationChunk = std::uint64_t{1} << 16;
+/// Chunk cache shared out among the observations: room for many partly written chunks, so batches
+/// landing next to each other in any order rarely read a chunk back, while rank 0's memory stays
+/// bounded whatever the number of observations (at least 4 chunks each).
+constexpr std::size_t kChunkCacheBudget = std::size_t{64} << 20;
+constexpr std::size_t kChunkCacheMin = std::size_t{2} << 20;
+constexpr std::uint64_t kStatusChunk = std::uint64_t{1} << 20;
+/// Pieces rank 0 reads or writes at a time in finish() and in the readers.
+constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
+
+/// A group that remembers the order its links / attributes were created in, so observations,
+/// tallies and options read back in the simulation's order.
+h5::Id create_ordered_group(hid_t loc, const std::string& name) {
+  h5::ErrorSilencer quiet;
+  h5::Id gcpl = h5::check_id(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate(group create)");
+  h5::check(H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+            "H5Pset_link_creation_order");
+  h5::check(H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+            "H5Pset_attr_creation_order");
+  return h5::check_id(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT),
+                      "cannot create group " + name);
+}
+
+/// Chunked 1-D dataset of `size` elements whose unwritten elements read as `fill`.
+template <class T>
+h5::Id create_filled_dataset(hid_t loc, const std::string& name, std::uint64_t size,
+                             std::uint64_t chunk, T fill, int gzip_level,
+                             std::size_t cache_bytes = kChunkCacheMin) {
+  h5::ErrorSilencer quiet;
+  const hsize_t dim = size;
+  h5::Id space = h5::check_id(H5Screate_simple(1, &dim, nullptr), "H5Screate_simple");
+  h5::Id dcpl = h5::check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)");
+  // Chunk dimensions may not exceed a fixed dimension, and a chunk cannot be empty.
+  if (size > 0) {
+    const hsize_t c = std::min(size, chunk);
+    h5::check(H5Pset_chunk(dcpl, 1, &c), "H5Pset_chunk");
+    if (gzip_level > 0)
+      h5::check(H5Pset_deflate(dcpl, static_cast<unsigned>(gzip_level)), "H5Pset_deflate");
+  }
+  h5::check(H5Pset_fill_value(dcpl, h5::native_of<T>(), &fill), "H5Pset_fill_value");
+  h5::check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_IFSET), "H5Pset_fill_time");
+  h5::Id dapl = h5::check_id(H5Pcreate(H5P_DATASET_ACCESS), "H5Pcreate(dataset access)");
+  // w0 = 1: evict fully written chunks first; the partly written ones wait for their neighbours.
+  h5::check(H5Pset_chunk_cache(dapl, 4099, cache_bytes, 1.0), "H5Pset_chunk_cache");
+  return h5::check_id(
+      H5Dcreate2(loc, name.c_str(), h5::native_of<T>(), space, H5P_DEFAULT, dcpl, dapl),
+      "cannot create dataset " + name);
+}
+
+/// Names of the links in `group`, in creation order when the file tracks it, else by name.
+std::vector<std::string> link_names(hid_t group) {
+  h5::ErrorSilencer quiet;
+  std::vector<std::string> names;
+  const auto collect = [](hid_t, const char* name, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  if (H5Literate(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0) return names;
+  H5Eclear2(H5E_DEFAULT);
+  names.clear();
+  idx = 0;
+  h5::check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names),
+            "cannot list group", h5::Blame::input);
+  return names;
+}
+
+/// Names of the attributes of `obj`, in creation order when tracked, else by name.
+std::vector<std::string> attr_names(hid_t obj) {
+  h5::ErrorSilencer quiet;
+  std::vector<std::string> names;
+  const auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t idx = 0;
+  if (H5Aiterate2(obj, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect, &names) >= 0) return names;
+  H5Eclear2(H5E_DEFAULT);
+  names.clear();
+  idx = 0;
+  h5::check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, collect, &names),
+            "cannot list attributes", h5::Blame::input);
+  return names;
+}
+
+/// A scan (see results_internal.h) over a 1-D float64 dataset, `chunk_values` at a time.
+detail::Scan dataset_scan(hid_t dset, std::uint64_t length, std::uint64_t chunk_values,
+                          std::vector<double>& buffer) {
+  return [dset, length, chunk_values, &buffer](const detail::ChunkVisitor& visit) {
+    buffer.resize(static_cast<std::size_t>(std::min(length, chunk_values)));
+    for (std::uint64_t first = 0; first < length; first += chunk_values) {
+      const std::uint64_t n = std::min(chunk_values, length - first);
+      h5::read_1d(dset, first, n, buffer.data());
+      visit(std::span<const double>(buffer.data(), static_cast<std::size_t>(n)));
+    }
+  };
+}
+
+void write_summary(hid_t summary_group, const std::string& name, const Summary& s) {
+  h5::Id g = h5::create_group(summary_group, name);
+  h5::write_attr(g, "count", s.count);
+  h5::write_attr(g, "mean", s.mean);
+  h5::write_attr(g, "sd", s.sd);
+  h5::write_attr(g, "stderr", s.stderr_);
+  h5::write_attr(g, "min", s.min);
+  h5::write_attr(g, "max", s.max);
+  h5::write_attr(g, "p2.5", s.p2_5);
+  h5::write_attr(g, "p50", s.p50);
+  h5::write_attr(g, "p97.5", s.p97_5);
+}
+
+std::string options_text(const RunMeta& meta) {
+  std::string text;
+  for (const auto& [name, value] : meta.options) text += name + "=" + value + "\n";
+  return text;
+}
+
+/// Opens a results file for reading; InputError naming the file when it is not one.
+h5::Id open_results(const std::string& path) {
+  h5::Id file = h5::open_file(path);
+  if (h5::object_type(file, "/tasks") != H5O_TYPE_GROUP)
+    throw InputError(path + ":/tasks: missing (not a carlo results file)");
+  if (!h5::has_attr(file, "state"))
+    throw InputError(path + ":/ attribute 'state': missing (not a carlo results file)");
+  return file;
+}
+
+h5::Id open_member(hid_t file, const std::string& path, const std::string& group,
+                   const std::string& name, const char* what) {
+  const std::string object = "/" + group + "/" + name;
+  if (h5::object_type(file, object) != H5O_TYPE_DATASET)
+    throw InputError(path + ":" + object + ": no such " + what);
+  return h5::open_dataset(file, object);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+// ---------------------------------------------------------------------------------------------
+
+struct ResultsWriter::Impl {
+  std::string path;
+  h5::Id file;  // declared first: closed last
+  std::vector<std::string> names;
+  std::vector<h5::Id> observations;
+  std::vector<TallySpec> tallies;
+  std::uint64_t tasks = 0;
+  bool finished = false;
+};
+
+ResultsWriter::ResultsWriter(const std::string& path, std::vector<std::string> observation_names,
+                             std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite)
+    : impl_(std::make_unique<Impl>()) {
+  std::error_code ec;
+  if (!overwrite && std::filesystem::exists(path, ec))
+    throw InputError(path + ": output exists (use --force to overwrite)");
+  for (std::size_t i = 0; i < observation_names.size(); ++i) {
+    const auto& n = observation_names[i];
+    if (n.empty() || n.find('/') != std::string::npos || n == "." ||
+        std::find(observation_names.begin(),
+                  observation_names.begin() + static_cast<std::ptrdiff_t>(i),
+                  n) != observation_names.begin() + static_cast<std::ptrdiff_t>(i))
+      throw std::invalid_argument("results file: bad or repeated observation name '" + n + "'");
+  }
+  Impl& m = *impl_;
+  m.path = path;
+  m.names = std::move(observation_names);
+  m.tallies = std::move(tallies);
+  m.tasks = tasks;
+  m.file = h5::create_file(path, overwrite);
+
+  h5::write_attr(m.file, "format", kFormat);
+  h5::write_attr(m.file, "version", kVersion);
+  h5::write_attr(m.file, "state", "running");
+  h5::write_attr(m.file, "carlo_version", CARLO_VERSION);
+  h5::write_attr(m.file, "tasks", tasks);
+
+  h5::Id obs = create_ordered_group(m.file, "observations");
+  const std::size_t cache =
+      std::max(kChunkCacheMin, kChunkCacheBudget / std::max<std::size_t>(m.names.size(), 1));
+  for (const auto& name : m.names)
+    m.observations.push_back(create_filled_dataset<double>(
+        obs, name, tasks, kObservationChunk, std::numeric_limits<double>::quiet_NaN(), 0, cache));
+  create_ordered_group(m.file, "summary");
+  h5::Id tally_group = create_ordered_group(m.file, "tallies");
+  for (const auto& t : m.tallies)
+    h5::create_dataset_1d(tally_group, t.name, H5T_NATIVE_UINT64, t.length,
+                          h5::DatasetOptions{0, 0, false, false});
+  h5::Id task_group = h5::create_group(m.file, "tasks");
+  // Status and attempts are almost constant: gzip makes 10^8 tasks a few hundred KiB.
+  create_filled_dataset<std::uint8_t>(task_group, "status", tasks, kStatusChunk, 0, 1);
+  create_filled_dataset<std::uint8_t>(task_group, "attempts", tasks, kStatusChunk, 0, 1);
+  // The skeleton reaches the disk now, so even a killed run leaves a file that says "running".
+  h5::ErrorSilencer quiet;
+  h5::check(H5Fflush(m.file, H5F_SCOPE_GLOBAL), path + ": cannot flush");
+}
+
+ResultsWriter::~ResultsWriter() = default;
+ResultsWriter::ResultsWriter(ResultsWriter&&) noexcept = default;
+ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
+
+const std::string& ResultsWriter::path() const noexcept { return impl_->path; }
+
+void ResultsWriter::write_observations(std::uint64_t first, std::uint64_t count,
+                                       std::span<const double> values) {
+  Impl& m = *impl_;
+  if (m.finished) throw std::logic_error(m.path + ": write_observations after finish");
+  if (first > m.tasks || count > m.tasks - first)
+    throw std::invalid_argument(m.path + ": tasks " + std::to_string(first) + ".." +
+                                std::to_string(first + count) + " outside 0.." +
+                                std::to_string(m.tasks));
+  if (values.size() != m.names.size() * count)
+    throw std::invalid_argument(m.path + ": " + std::to_string(values.size()) +
+                                " observation values for " + std::to_string(count) + " tasks x " +
+                                std::to_string(m.names.size()) + " observations");
+  if (count == 0) return;
+  for (std::size_t k = 0; k < m.names.size(); ++k)
+    h5::write_1d(m.observations[k], first, count, values.data() + k * count);
+}
+
+void ResultsWriter::finish(const StatusSource& status,
+                           const std::vector<std::vector<std::uint64_t>>& tallies,
+                           const std::vector<Failure>& failures, const RunMeta& meta,
+                           const std::string& state) {
+  Impl& m = *impl_;
+  if (m.finished) throw std::logic_error(m.path + ": finish called twice");
+  if (state != "complete" && state != "partial")
+    throw std::invalid_argument(m.path + ": final state '" + state + "' (complete or partial)");
+  if (tallies.size() != m.tallies.size())
+    throw std::invalid_argument(m.path + ": " + std::to_string(tallies.size()) + " tallies for " +
+                                std::to_string(m.tallies.size()) + " declared");
+  for (std::size_t k = 0; k < tallies.size(); ++k)
+    if (tallies[k].size() != m.tallies[k].length)
+      throw std::invalid_argument(m.path + ":/tallies/" + m.tallies[k].name + ": " +
+                                  std::to_string(tallies[k].size()) + " bins, declared " +
+                                  std::to_string(m.tallies[k].length));
+
+  // A run stopped by a stderr target keeps exactly tasks [0, meta.tasks): the per-task datasets
+  // shrink to that prefix (chunked datasets may shrink within their maximum size).
+  if (meta.tasks < m.tasks) {
+    h5::ErrorSilencer quiet;
+    const hsize_t n = meta.tasks;
+    for (const auto& obs : m.observations)
+      h5::check(H5Dset_extent(obs, &n), m.path + ":/observations: cannot shrink to " + std::to_string(n));
+    for (const char* name : {"/tasks/status", "/tasks/attempts"})
+      h5::check(H5Dset_extent(h5::open_dataset(m.file, name), &n), m.path + ":" + name + ": cannot shrink");
+    h5::write_attr(m.file, "tasks_requested", m.tasks);
+    m.tasks = meta.tasks;
+    h5::write_attr(m.file, "tasks", m.tasks);
+  } else if (meta.tasks > m.tasks) {
+    throw std::invalid_argument(m.path + ": finish with " + std::to_string(meta.tasks) + " tasks, created with " +
+                                std::to_string(m.tasks));
+  }
+
+  // Task status, in pieces. Observations of tasks that are not done become NaN, so the file
+  // never holds a value the status disowns (e.g. tasks past a stderr target, or a failed task's
+  // stale batch) and the summaries cover exactly the done tasks.
+  {
+    h5::Id status_set = h5::open_dataset(m.file, "/tasks/status");
+    h5::Id attempts_set = h5::open_dataset(m.file, "/tasks/attempts");
+    std::vector<TaskState> st(static_cast<std::size_t>(std::min(m.tasks, kPiece)));
+    std::vector<std::uint8_t> at(st.size());
+    std::vector<double> values;
+    std::uint64_t counts[3] = {0, 0, 0};
+    for (std::uint64_t first = 0; first < m.tasks; first += kPiece) {
+      const std::uint64_t n = std::min(kPiece, m.tasks - first);
+      std::fill_n(st.begin(), n, TaskState::pending);
+      std::fill_n(at.begin(), n, std::uint8_t{0});
+      status(first, n, st.data(), at.data());
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const auto v = static_cast<std::uint8_t>(st[i]);
+        if (v > 2)
+          throw std::invalid_argument(m.path + ": task " + std::to_string(first + i) +
+                                      " has status " + std::to_string(v));
+        ++counts[v];
+      }
+      h5::write_1d(status_set, H5T_NATIVE_UINT8, first, n, st.data());
+      h5::write_1d(attempts_set, H5T_NATIVE_UINT8, first, n, at.data());
+      if (std::all_of(st.begin(), st.begin() + static_cast<std::ptrdiff_t>(n),
+                      [](TaskState v) { return v == TaskState::done; }))
+        continue;
+      values.resize(static_cast<std::size_t>(n));
+      for (const auto& obs : m.observations) {
+        h5::read_1d(obs, first, n, values.data());
+        bool changed = false;
+        for (std::uint64_t i = 0; i < n; ++i) {
+          if (st[i] != TaskState::done && !std::isnan(values[i])) {
+            values[i] = std::numeric_limits<double>::quiet_NaN();
+            changed = true;
+          }
+        }
+        if (changed) h5::write_1d(obs, first, n, values.data());
+      }
+    }
+    h5::write_attr(m.file, "tasks_pending", counts[0]);
+    h5::write_attr(m.file, "tasks_done", counts[1]);
+    h5::write_attr(m.file, "tasks_failed", counts[2]);
+  }
+
+  for (std::size_t k = 0; k < tallies.size(); ++k) {
+    h5::Id d = h5::open_dataset(m.file, "/tallies/" + m.tallies[k].name);
+    if (!tallies[k].empty()) h5::write_1d(d, 0, tallies[k].size(), tallies[k].data());
+  }
+
+  {
+    h5::Id g = h5::exists(m.file, "/failures") ? h5::open_group(m.file, "/failures")
+                                               : h5::create_group(m.file, "/failures");
+    std::vector<std::uint64_t> task;
+    std::vector<std::uint32_t> attempts;
+    std::vector<std::string> messages;
+    for (const auto& f : failures) {
+      task.push_back(f.task);
+      attempts.push_back(f.attempts);
+      messages.push_back(f.message);
+    }
+    h5::write_dataset(g, "task", task);
+    h5::write_dataset(g, "attempts", attempts);
+    h5::write_strings(g, "message", messages);
+    h5::write_attr(g, "count", static_cast<std::uint64_t>(failures.size()));
+  }
+
+  {
+    h5::Id summary_group = h5::open_group(m.file, "/summary");
+    std::vector<double> buffer;
+    for (std::size_t k = 0; k < m.names.size(); ++k) {
+      const Summary s =
+          detail::summarize_scan(dataset_scan(m.observations[k], m.tasks, kPiece, buffer));
+      write_summary(summary_group, m.names[k], s);
+    }
+  }
+
+  // Provenance last: `state` flips only once everything else is in the file.
+  h5::write_attr(m.file, "carlo_version", meta.carlo_version);
+  h5::write_attr(m.file, "simulation", meta.simulation);
+  h5::write_attr(m.file, "seed", meta.seed);
+  h5::write_attr(m.file, "data_path", meta.data_path);
+  h5::write_attr(m.file, "data_size", meta.data_size);
+  h5::write_attr(m.file, "data_mtime", meta.data_mtime);
+  h5::write_attr(m.file, "data_checksum", meta.data_checksum);
+  h5::write_attr(m.file, "ranks", static_cast<std::int64_t>(meta.ranks));
+  h5::write_attr(m.file, "nodes", static_cast<std::int64_t>(meta.nodes));
+  h5::write_attr(m.file, "start_time", meta.start_time);
+  h5::write_attr(m.file, "end_time", meta.end_time);
+  h5::write_attr(m.file, "wall_seconds", meta.wall_seconds);
+  h5::write_attr(m.file, "tasks_per_second", meta.tasks_per_second);
+  for (const auto& [name, value] : meta.metrics) h5::write_attr(m.file, name, value);
+  h5::write_attr(m.file, "options", options_text(meta));
+  {
+    h5::Id g = h5::exists(m.file, "/options") ? h5::open_group(m.file, "/options")
+                                              : create_ordered_group(m.file, "options");
+    for (const auto& [name, value] : meta.options) h5::write_attr(g, name, value);
+  }
+  h5::write_attr(m.file, "state", state);
+  h5::ErrorSilencer quiet;
+  h5::check(H5Fflush(m.file, H5F_SCOPE_GLOBAL), m.path + ": cannot flush");
+  m.finished = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+// ---------------------------------------------------------------------------------------------
+
+ResultsInfo read_results_info(const std::string& path) {
+  h5::Id file = open_results(path);
+  ResultsInfo info;
+  info.path = path;
+  info.state = *h5::read_attr_string(file, "state");
+  RunMeta& meta = info.meta;
+  meta.carlo_version = h5::read_attr_string(file, "carlo_version").value_or("");
+  meta.simulation = h5::read_attr_string(file, "simulation").value_or("");
+  meta.seed = h5::read_attr_uint(file, "seed").value_or(0);
+  meta.tasks = h5::read_attr_uint(file, "tasks").value_or(0);
+  meta.data_path = h5::read_attr_string(file, "data_path").value_or("");
+  meta.data_size = h5::read_attr_uint(file, "data_size").value_or(0);
+  meta.data_mtime = h5::read_attr_int(file, "data_mtime").value_or(0);
+  meta.data_checksum = h5::read_attr_string(file, "data_checksum").value_or("");
+  meta.ranks = static_cast<int>(h5::read_attr_int(file, "ranks").value_or(0));
+  meta.nodes = static_cast<int>(h5::read_attr_int(file, "nodes").value_or(0));
+  meta.start_time = h5::read_attr_string(file, "start_time").value_or("");
+  meta.end_time = h5::read_attr_string(file, "end_time").value_or("");
+  meta.wall_seconds = h5::read_attr_double(file, "wall_seconds").value_or(0);
+  meta.tasks_per_second = h5::read_attr_double(file, "tasks_per_second").value_or(0);
+  for (const char* name : {"compute_seconds", "retries", "reissued_batches", "batches", "tasks_requested"})
+    if (auto v = h5::read_attr_double(file, name)) meta.metrics.emplace_back(name, *v);
+  if (h5::object_type(file, "/options") == H5O_TYPE_GROUP) {
+    h5::Id g = h5::open_group(file, "/options");
+    for (const auto& name : attr_names(g))
+      meta.options.emplace_back(name, h5::read_attr_string(g, name).value_or(""));
+  }
+
+  if (h5::object_type(file, "/observations") == H5O_TYPE_GROUP)
+    info.observation_names = link_names(h5::open_group(file, "/observations"));
+  bool all_summaries = !info.observation_names.empty();
+  for (const auto& name : info.observation_names) {
+    const std::string object = "/summary/" + name;
+    if (h5::object_type(file, object) != H5O_TYPE_GROUP) {
+      all_summaries = false;
+      break;
+    }
+    h5::Id g = h5::open_group(file, object);
+    const auto num = [&](const char* attr) {
+      const auto v = h5::read_attr_double(g, attr);
+      if (!v) throw InputError(path + ":" + object + " attribute '" + attr + "': missing");
+      return *v;
+    };
+    Summary s;
+    s.count = h5::read_attr_uint(g, "count").value_or(0);
+    s.mean = num("mean");
+    s.sd = num("sd");
+    s.stderr_ = num("stderr");
+    s.min = num("min");
+    s.max = num("max");
+    s.p2_5 = num("p2.5");
+    s.p50 = num("p50");
+    s.p97_5 = num("p97.5");
+    info.summaries.push_back(s);
+  }
+  if (!all_summaries) info.summaries.clear();
+
+  if (h5::object_type(file, "/tallies") == H5O_TYPE_GROUP) {
+    h5::Id g = h5::open_group(file, "/tallies");
+    for (const auto& name : link_names(g)) {
+      h5::Id d = h5::open_dataset(g, name);
+      info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name)});
+    }
+  }
+
+  {
+    h5::Id d = open_member(file, path, "tasks", "status", "dataset");
+    const std::uint64_t n = h5::length_1d(d, path + ":/tasks/status");
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min(n, kPiece)));
+    for (std::uint64_t first = 0; first < n; first += kPiece) {
+      const std::uint64_t len = std::min(kPiece, n - first);
+      h5::read_1d(d, H5T_NATIVE_UINT8, first, len, buf.data(), h5::Blame::input);
+      for (std::uint64_t i = 0; i < len; ++i) {
+        if (buf[i] == 1) ++info.done;
+        else if (buf[i] == 2) ++info.failed;
+        else ++info.pending;
+      }
+    }
+  }
+
+  if (h5::object_type(file, "/failures") == H5O_TYPE_GROUP) {
+    h5::Id g = h5::open_group(file, "/failures");
+    const auto task = h5::read_dataset<std::uint64_t>(g, "task");
+    const auto attempts = h5::read_dataset<std::uint32_t>(g, "attempts");
+    const auto messages = h5::read_strings(g, "message");
+    if (attempts.size() != task.size() || messages.size() != task.size())
+      throw InputError(path + ":/failures: task, attempts and message differ in length");
+    for (std::size_t i = 0; i < task.size(); ++i)
+      info.failures.push_back({task[i], attempts[i], messages[i]});
+  }
+  return info;
+}
+
+std::vector<double> read_observation(const std::string& path, const std::string& name) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "observations", name, "observation");
+  std::vector<double> out(
+      static_cast<std::size_t>(h5::length_1d(d, path + ":/observations/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_DOUBLE, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies", name, "tally");
+  std::vector<std::uint64_t> out(
+      static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_UINT64, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::pair<std::vector<TaskState>, std::vector<std::uint8_t>> read_task_status(
+    const std::string& path) {
+  h5::Id file = open_results(path);
+  h5::Id s = open_member(file, path, "tasks", "status", "dataset");
+  h5::Id a = open_member(file, path, "tasks", "attempts", "dataset");
+  const std::uint64_t n = h5::length_1d(s, path + ":/tasks/status");
+  if (h5::length_1d(a, path + ":/tasks/attempts") != n)
+    throw InputError(path + ":/tasks/attempts: length differs from /tasks/status");
+  std::vector<TaskState> status(static_cast<std::size_t>(n));
+  std::vector<std::uint8_t> attempts(static_cast<std::size_t>(n));
+  if (n > 0) {
+    h5::read_1d(s, H5T_NATIVE_UINT8, 0, n, status.data(), h5::Blame::input);
+    h5::read_1d(a, H5T_NATIVE_UINT8, 0, n, attempts.data(), h5::Blame::input);
+  }
+  for (std::uint64_t i = 0; i < n; ++i)
+    if (static_cast<std::uint8_t>(status[i]) > 2)
+      throw InputError(path + ":/tasks/status: value " +
+                       std::to_string(static_cast<int>(status[i])) + " at index " +
+                       std::to_string(i) + " (expected 0, 1 or 2)");
+  return {std::move(status), std::move(attempts)};
+}
+
+bool is_results_file(const std::string& path) {
+  try {
+    h5::ErrorSilencer quiet;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return false;
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+    open_results(path);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+namespace detail {
+
+Summary summarize_observation(const std::string& path, const std::string& name,
+                              std::uint64_t memory_keys, std::uint64_t chunk_values) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "observations", name, "observation");
+  const std::uint64_t n = h5::length_1d(d, path + ":/observations/" + name);
+  std::vector<double> buffer;
+  return summarize_scan(dataset_scan(d, n, std::max<std::uint64_t>(chunk_values, 1), buffer),
+                        memory_keys);
+}
+
+std::uint64_t tally_total(const std::string& path, const std::string& name) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies", name, "tally");
+  const std::uint64_t n = h5::length_1d(d, path + ":/tallies/" + name);
+  std::vector<std::uint64_t> buf(static_cast<std::size_t>(std::min(n, kPiece)));
+  std::uint64_t total = 0;
+  for (std::uint64_t first = 0; first < n; first += kPiece) {
+    const std::uint64_t len = std::min(kPiece, n - first);
+    h5::read_1d(d, H5T_NATIVE_UINT64, first, len, buf.data(), h5::Blame::input);
+    for (std::uint64_t i = 0; i < len; ++i) total += buf[i];
+  }
+  return total;
+}
+
+}  // namespace detail
+
+}  // namespace carlo::io
