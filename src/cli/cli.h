@@ -16,6 +16,12 @@ int cmd_gen(const Args& args);
 int cmd_info(const Args& args);
 int cmd_import(const Args& args);
 int cmd_run(const Args& args, int argc, char** argv);
+/// `carlo report RESULTS.h5 [--json] [--plot FILE.svg]`: text, JSON or SVG summary of a run.
+int cmd_report(const Args& args);
+/// `carlo merge PART.h5... -o ALL.h5 [--force]`: combine the parts of a --task-range split run.
+int cmd_merge(const Args& args);
+/// `carlo info` of a results file (DESIGN §3): state, provenance, summaries, tallies, failures.
+int describe_results_file(const std::string& path);
 
 /// Refuses an existing output path unless `force` (exit 1 via InputError).
 void check_output_path(const std::string& path, bool force);

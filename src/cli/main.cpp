@@ -20,6 +20,8 @@ constexpr const char* kUsage =
     "  carlo info FILE.h5\n"
     "  carlo import IN.h5:/dataset -o OUT.h5\n"
     "  carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 [options]\n"
+    "  carlo report results.h5 [--json] [--plot report.svg]\n"
+    "  carlo merge PART.h5... -o ALL.h5 [--force]\n"
     "\n"
     "`carlo COMMAND --help` describes a command; `carlo run --sim NAME --help` a simulation.\n";
 
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
     if (command == "info") return cmd_info(args);
     if (command == "import") return cmd_import(args);
     if (command == "run") return cmd_run(args, argc, argv);
+    if (command == "report") return cmd_report(args);
+    if (command == "merge") return cmd_merge(args);
     throw InputError("unknown command '" + command + "' (try carlo --help)");
   } catch (const InputError& e) {
     std::fprintf(stderr, "carlo %s: error: %s\n", command.c_str(), e.what());

@@ -3,6 +3,7 @@
 // file, the other ranks run workers. Errors before the run starts are agreed on by all ranks so
 // exactly one line is printed and every rank exits 1.
 #include "cli/cli.h"
+#include "cli/persistence.h"
 #include "cli/progress.h"
 #include "cli/run_config.h"
 #include "cli/shared_data.h"
@@ -15,7 +16,9 @@
 #include <carlo/transport/runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -25,6 +28,21 @@
 
 namespace carlo::cli {
 namespace {
+
+/// Set by SIGTERM, SIGINT or SIGUSR1. A signal handler can only reach a global; rank 0's master
+/// polls it (the other ranks ignore it and wait for the master's stop).
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int) { g_interrupted.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
+}
 
 /// An error every rank knows about (so rank 0 alone reports it and all exit cleanly).
 class AgreedError : public InputError {
@@ -112,9 +130,17 @@ int run(transport::Runtime& rt, const Args& args) {
   const auto started = std::chrono::system_clock::now();
   const auto t0 = std::chrono::steady_clock::now();
 
+  RunPersistence::Start start = RunPersistence::Start::fresh;
   agreed(rt, [&] {
-    if (root) check_output_path(c.output, c.force);
+    if (root) start = RunPersistence::decide(c);
   });
+  std::vector<std::byte> start_bytes{static_cast<std::byte>(start)};
+  rt.broadcast(start_bytes);
+  start = static_cast<RunPersistence::Start>(start_bytes.at(0));
+  if (start == RunPersistence::Start::already_complete) {
+    if (root && !c.quiet) std::fprintf(stderr, "carlo: %s is already complete; nothing to resume\n", c.output.c_str());
+    return 0;
+  }
   SharedRagged data;
   RaggedView view;
   if (!c.data.empty()) {
@@ -140,19 +166,34 @@ int run(transport::Runtime& rt, const Args& args) {
       target = sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value, c.target->relative};
     }
   });
+  // Provenance of the data, for the results file and for refusing to resume on other data.
+  io::RunMeta meta;
+  if (!c.data.empty()) {
+    meta.data_path = std::filesystem::absolute(c.data).string();
+    std::error_code ec;
+    meta.data_size = std::filesystem::file_size(c.data, ec);
+    const auto mt = std::filesystem::last_write_time(c.data, ec);
+    meta.data_mtime =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::file_clock::to_sys(mt).time_since_epoch()).count();
+    meta.data_checksum = "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
+  }
   std::optional<io::ResultsWriter> writer;
+  std::optional<RunPersistence> persist;
   agreed(rt, [&] {
-    if (root) writer.emplace(c.output, names, specs, c.tasks, c.force);
+    if (!root) return;
+    writer.emplace(c.output, names, specs, c.tasks, /*overwrite=*/true);
+    persist.emplace(c, run_fingerprint(c, meta.data_checksum), names.size(), specs);
   });
 
-  auto channel = rt.make_channel();
-  sched::TaskRunner runner(*sim, c.seed);
-  std::vector<std::vector<std::uint64_t>> tallies;
+  // Rank 0 builds the master and, when resuming, restores it; a refusal (the run differs from
+  // the checkpoint) reaches every rank before any work starts.
   std::optional<sched::Master> master;
-  if (root) {
+  std::string resumed;
+  agreed(rt, [&] {
+    if (!root) return;
     sched::MasterConfig mc;
-    mc.first = 0;
-    mc.end = c.tasks;
+    mc.first = c.first_task;
+    mc.end = c.end_task;
     mc.workers = rt.world_size();
     mc.fixed_batch = c.batch;
     mc.max_retries = c.max_retries;
@@ -160,6 +201,16 @@ int run(transport::Runtime& rt, const Args& args) {
     mc.target = target;
     mc.check_every = c.check_every;
     master.emplace(mc);
+    if (start == RunPersistence::Start::resume) resumed = persist->resume(*master, *writer);
+    else persist->start_fresh();
+  });
+  if (!resumed.empty() && !c.quiet) std::fprintf(stderr, "carlo: %s\n", resumed.c_str());
+  bool interrupted = false;
+
+  auto channel = rt.make_channel();
+  sched::TaskRunner runner(*sim, c.seed);
+  std::vector<std::vector<std::uint64_t>> tallies;
+  if (root) {
     sched::LocalHub hub(2);
     auto master_side = hub.endpoint(0);
     auto worker_side = hub.endpoint(1);
@@ -174,11 +225,13 @@ int run(transport::Runtime& rt, const Args& args) {
     FileSink sink(*writer, names.size());
     Progress progress(c.quiet, c.progress_every);
     sched::MasterHooks hooks;
+    persist->install(hooks, *master);
+    hooks.interrupt = &g_interrupted;
     hooks.progress = [&](const sched::Master& m, double s, bool final) {
       if (!final) progress.update(progress_of(m, s));
     };
     try {
-      sched::run_master(*master, *channel, *master_side, sink, hooks);
+      interrupted = sched::run_master(*master, *channel, *master_side, sink, hooks);
     } catch (...) {
       worker.detach();  // the job is going down (abort); never join a worker that may wait forever
       throw;
@@ -194,21 +247,17 @@ int run(transport::Runtime& rt, const Args& args) {
   int code = 0;
   if (root) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const std::uint64_t kept = master->final_end();
-    io::RunMeta meta;
+    // With a stderr target the file keeps the prefix [0, final_end); otherwise all --tasks (a
+    // --task-range part leaves the tasks outside its range pending).
+    const std::uint64_t kept = c.target && !interrupted ? master->final_end() : c.tasks;
+    // Interrupted with a stderr target: only results below the decided horizon are final.
+    const std::uint64_t done_below = interrupted ? std::min<std::uint64_t>(master->horizon(), c.tasks) : c.tasks;
+    for (std::size_t k = 0; k < tallies.size(); ++k)
+      for (std::size_t i = 0; i < tallies[k].size(); ++i) tallies[k][i] += persist->base_tallies()[k][i];
+    if (interrupted) persist->final_checkpoint(*master, tallies);
     meta.simulation = c.sim;
     meta.seed = c.seed;
     meta.tasks = kept;
-    if (!c.data.empty()) {
-      meta.data_path = std::filesystem::absolute(c.data).string();
-      std::error_code ec;
-      meta.data_size = std::filesystem::file_size(c.data, ec);
-      const auto mt = std::filesystem::last_write_time(c.data, ec);
-      meta.data_mtime = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::file_clock::to_sys(mt).time_since_epoch())
-                            .count();
-      meta.data_checksum = "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
-    }
     meta.ranks = rt.world_size();
     meta.nodes = rt.node_count();
     meta.start_time = iso_utc(started);
@@ -219,7 +268,9 @@ int run(transport::Runtime& rt, const Args& args) {
     meta.metrics = {{"compute_seconds", master->compute_seconds()},
                     {"retries", static_cast<double>(master->retries())},
                     {"reissued_batches", static_cast<double>(master->reissued_batches())},
-                    {"batches", static_cast<double>(master->timeline().size())}};
+                    {"batches", static_cast<double>(master->timeline().size())},
+                    {"checkpoints", static_cast<double>(persist->checkpoints())},
+                    {"checkpoint_seconds", persist->checkpoint_seconds()}};
     meta.options = c.provenance;
     meta.options.emplace_back("ranks", std::to_string(rt.world_size()));
     if (c.target) {
@@ -235,7 +286,7 @@ int run(transport::Runtime& rt, const Args& args) {
         if (auto f = failed.find(t); f != failed.end()) {
           st[i] = io::TaskState::failed;
           attempts[i] = static_cast<std::uint8_t>(f->second.attempts);
-        } else if (t < kept && master->is_resolved(t)) {
+        } else if (t >= c.first_task && t < kept && t < done_below && master->is_resolved(t)) {
           st[i] = io::TaskState::done;
           auto r = retried.find(t);
           attempts[i] = static_cast<std::uint8_t>(r == retried.end() ? 1 : r->second);
@@ -248,8 +299,9 @@ int run(transport::Runtime& rt, const Args& args) {
     std::vector<io::Failure> failures;
     for (const auto& [t, f] : failed)
       if (t < kept) failures.push_back({t, f.attempts, f.message});
-    writer->finish(status, tallies, failures, meta, "complete");
+    writer->finish(status, tallies, failures, meta, interrupted ? "partial" : "complete");
     writer.reset();
+    if (!interrupted) persist->remove_files();
     std::vector<io::TimelineEntry> timeline;
     timeline.reserve(master->timeline().size());
     for (const auto& b : master->timeline()) timeline.push_back({b.worker, b.tasks, b.start, b.end});
@@ -261,6 +313,8 @@ int run(transport::Runtime& rt, const Args& args) {
                     static_cast<unsigned long long>(master->tasks_done()), failures.size(), wall,
                     meta.tasks_per_second, rt.world_size(), rt.node_count(), c.output.c_str());
       std::string closing = line;
+      if (interrupted)
+        closing = "INTERRUPTED: " + closing + "\ncarlo: checkpoint written; run the same command with --resume to continue";
       if (c.target)
         closing += master->target_met() ? "\ncarlo: stderr target met after " + std::to_string(kept) + " tasks"
                                         : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
@@ -273,7 +327,7 @@ int run(transport::Runtime& rt, const Args& args) {
                      " attempts: " + f.message;
       Progress(false, c.progress_every).finish(progress_of(*master, wall), closing);
     }
-    code = failures.empty() ? 0 : 2;
+    code = interrupted ? 3 : failures.empty() ? 0 : 2;
   }
   std::vector<std::byte> code_bytes{static_cast<std::byte>(code)};
   rt.broadcast(code_bytes);
@@ -284,6 +338,7 @@ int run(transport::Runtime& rt, const Args& args) {
 
 int cmd_run(const Args& args, int argc, char** argv) {
   transport::Runtime rt(argc, argv);
+  install_signal_handlers();
   try {
     return run(rt, args);
   } catch (const AgreedError& e) {

@@ -23,6 +23,7 @@ po::options_description run_options() {
       ("group", po::value<std::string>()->default_value("/"), "HDF5 group holding values and offsets")
       ("tasks", po::value<std::string>(), "number of tasks (e.g. 100000, 1e6, 10k); the ceiling with --target-stderr")
       ("seed", po::value<std::string>(), "seed of the counter-based random streams")
+      ("task-range", po::value<std::string>(), "run only tasks A..B-1 of the --tasks (A:B); parts merge with `carlo merge`")
       ("output,o", po::value<std::string>(), "results file to write")
       ("force", po::bool_switch(), "overwrite an existing results file")
       ("batch", po::value<std::string>()->default_value("auto"), "tasks per batch: a number, or auto")
@@ -33,6 +34,9 @@ po::options_description run_options() {
       ("progress-every", po::value<double>()->default_value(10), "seconds between progress lines when not on a terminal")
       ("quiet,q", po::bool_switch(), "no progress output")
       ("share", po::value<std::string>()->default_value("window"), "how a node shares the data: window (MPI shared memory) or mmap (map the file)")
+      ("resume", po::bool_switch(), "continue an interrupted run from its checkpoint (starts afresh if there is none; a finished run is left as is)")
+      ("checkpoint-every", po::value<double>()->default_value(60), "seconds between checkpoints (also written at once on SIGTERM, SIGINT or SIGUSR1)")
+      ("max-crashes", po::value<std::string>()->default_value("2"), "a task in flight when the job died in this many runs is quarantined as failed")
       ("plugin", po::value<std::vector<std::string>>()->composing(), "shared library with more simulations (repeatable)")
       ("config", po::value<std::string>(), "INI file with any of these options (the command line wins)");
   return d;
@@ -166,6 +170,15 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     };
     c.tasks = parse_count(need("tasks"), "--tasks");
     c.seed = parse_count(need("seed"), "--seed");
+    c.end_task = c.tasks;
+    if (auto* r = get<std::string>(vm, "task-range")) {
+      const auto colon = r->find(':');
+      if (colon == std::string::npos) throw InputError("--task-range: '" + *r + "' is not A:B");
+      c.first_task = parse_count(r->substr(0, colon), "--task-range");
+      c.end_task = parse_count(r->substr(colon + 1), "--task-range");
+      if (c.first_task >= c.end_task || c.end_task > c.tasks)
+        throw InputError("--task-range " + *r + ": needs A < B <= --tasks (" + std::to_string(c.tasks) + ")");
+    }
     c.output = need("output");
     if (auto* d = get<std::string>(vm, "data")) c.data = *d;
     if (info->data == DataNeed::required && c.data.empty())
@@ -187,10 +200,18 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     if (auto* t = get<std::string>(vm, "target-stderr")) c.target = parse_target(*t);
     c.check_every = parse_count(*get<std::string>(vm, "check-every"), "--check-every");
     if (c.check_every == 0) throw InputError("--check-every must be at least 1");
+    if (c.target && (c.first_task != 0 || c.end_task != c.tasks))
+      throw InputError("--target-stderr and --task-range cannot be combined (the stopping point depends on all tasks)");
     c.progress_every = vm["progress-every"].as<double>();
     if (!(c.progress_every > 0)) throw InputError("--progress-every must be positive");
     c.quiet = vm["quiet"].as<bool>();
     c.share = parse_share_mode(*get<std::string>(vm, "share"));
+    c.resume = vm["resume"].as<bool>();
+    c.checkpoint_every = vm["checkpoint-every"].as<double>();
+    if (!(c.checkpoint_every > 0)) throw InputError("--checkpoint-every must be positive");
+    const auto crashes = parse_count(*get<std::string>(vm, "max-crashes"), "--max-crashes");
+    if (crashes < 1 || crashes > 255) throw InputError("--max-crashes must be between 1 and 255");
+    c.max_crashes = static_cast<std::uint32_t>(crashes);
     c.plugins = plugin_paths;
 
     // Simulation options, typed as declared.
@@ -209,6 +230,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
                     {"data", c.data},
                     {"group", c.group},
                     {"tasks", std::to_string(c.tasks)},
+                    {"task-range", std::to_string(c.first_task) + ":" + std::to_string(c.end_task)},
                     {"seed", std::to_string(c.seed)},
                     {"batch", c.batch ? std::to_string(c.batch) : "auto"},
                     {"max-retries", std::to_string(c.max_retries)},

@@ -23,6 +23,8 @@ struct RunConfig {
   std::string data;       ///< "" when the simulation takes none
   std::string group = "/";
   std::uint64_t tasks = 0;
+  std::uint64_t first_task = 0;  ///< --task-range A:B runs tasks [A, B) of the `tasks` (default all)
+  std::uint64_t end_task = 0;
   std::uint64_t seed = 0;
   std::string output;
   bool force = false;
@@ -35,6 +37,9 @@ struct RunConfig {
   bool quiet = false;
   ShareMode share = ShareMode::window;
   std::vector<std::string> plugins;
+  bool resume = false;
+  double checkpoint_every = 60;
+  std::uint32_t max_crashes = 2;
   OptionValues sim_options;
   /// Every option that shapes the results, name=value, for provenance (and resume checks).
   std::vector<std::pair<std::string, std::string>> provenance;

@@ -1,70 +1,10 @@
 #include <carlo/error.h>
 #include <carlo/sched/batch.h>
 
-#include <cstring>
-#include <type_traits>
+#include "sched/bytes.h"
+
 
 namespace carlo::sched {
-namespace {
-
-class ByteWriter {
- public:
-  template <class T>
-  void put(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    const auto* p = reinterpret_cast<const std::byte*>(&v);
-    out_.insert(out_.end(), p, p + sizeof(T));
-  }
-  template <class T>
-  void put_array(std::span<const T> v) {
-    put<std::uint64_t>(v.size());
-    const auto* p = reinterpret_cast<const std::byte*>(v.data());
-    out_.insert(out_.end(), p, p + v.size_bytes());
-  }
-  void put_string(const std::string& s) { put_array(std::span<const char>(s.data(), s.size())); }
-  std::vector<std::byte> take() { return std::move(out_); }
-
- private:
-  std::vector<std::byte> out_;
-};
-
-class ByteReader {
- public:
-  explicit ByteReader(std::span<const std::byte> in) : in_(in) {}
-  template <class T>
-  T get() {
-    T v;
-    need(sizeof(T));
-    std::memcpy(&v, in_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return v;
-  }
-  template <class T>
-  std::vector<T> get_array() {
-    const auto n = get<std::uint64_t>();
-    if (n > (in_.size() - pos_) / sizeof(T)) throw SystemError("scheduler message: array length past the end");
-    std::vector<T> v(static_cast<std::size_t>(n));
-    std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));
-    pos_ += n * sizeof(T);
-    return v;
-  }
-  std::string get_string() {
-    auto v = get_array<char>();
-    return std::string(v.begin(), v.end());
-  }
-  void done() const {
-    if (pos_ != in_.size()) throw SystemError("scheduler message: trailing bytes");
-  }
-
- private:
-  void need(std::size_t n) const {
-    if (in_.size() - pos_ < n) throw SystemError("scheduler message: truncated");
-  }
-  std::span<const std::byte> in_;
-  std::size_t pos_ = 0;
-};
-
-}  // namespace
 
 std::vector<std::byte> encode(const AssignMessage& m) {
   ByteWriter w;
@@ -126,6 +66,21 @@ BatchResult decode_result(std::span<const std::byte> bytes) {
   }
   r.done();
   return res;
+}
+
+std::vector<std::byte> encode_tallies(const std::vector<std::vector<std::uint64_t>>& tallies) {
+  ByteWriter w;
+  w.put<std::uint64_t>(tallies.size());
+  for (const auto& t : tallies) w.put_array(std::span<const std::uint64_t>(t));
+  return w.take();
+}
+
+std::vector<std::vector<std::uint64_t>> decode_tallies(std::span<const std::byte> bytes) {
+  ByteReader r(bytes);
+  std::vector<std::vector<std::uint64_t>> out(static_cast<std::size_t>(r.get<std::uint64_t>()));
+  for (auto& t : out) t = r.get_array<std::uint64_t>();
+  r.done();
+  return out;
 }
 
 std::vector<std::byte> encode_id(std::uint64_t id) {

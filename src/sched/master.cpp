@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace carlo::sched {
 
@@ -48,6 +49,20 @@ std::uint64_t Master::auto_batch_size(int w) const {
 }
 
 std::optional<Batch> Master::next_batch(int w, double now) {
+  // 0. Probation after a crash: suspects alone, one at a time, before anything else.
+  while (!suspects_.empty()) {
+    if (suspect_out_) return std::nullopt;
+    const std::uint64_t t = *suspects_.begin();
+    suspects_.erase(suspects_.begin());
+    if (is_resolved(t)) continue;
+    Batch b;
+    b.id = next_batch_id_++;
+    auto a = attempts_.find(t);
+    b.ranges.push_back({t, 1, a == attempts_.end() ? 0u : a->second});
+    outstanding_[b.id] = Outstanding{b, {w}, -1, now, false, true};
+    suspect_out_ = true;
+    return b;
+  }
   // 1. Retries first, on a worker other than the one that failed them (if there is another).
   if (!retry_queue_.empty()) {
     Batch b;
@@ -62,7 +77,7 @@ std::optional<Batch> Master::next_batch(int w, double now) {
     }
     if (!b.ranges.empty()) {
       b.id = next_batch_id_++;
-      outstanding_[b.id] = Outstanding{b, {w}, -1, now, false};
+      outstanding_[b.id] = Outstanding{b, {w}, -1, now, false, false};
       return b;
     }
   }
@@ -78,7 +93,7 @@ std::optional<Batch> Master::next_batch(int w, double now) {
     b.ranges.push_back({next_fresh_, size, 0});
     next_fresh_ += size;
     last_size_[static_cast<std::size_t>(w)] = size;
-    outstanding_[b.id] = Outstanding{b, {w}, -1, now, false};
+    outstanding_[b.id] = Outstanding{b, {w}, -1, now, false, false};
     return b;
   }
   // 3. Stragglers: a batch overdue by task_timeout goes to this idle worker as well.
@@ -114,6 +129,7 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
       auto& h = it->second.holders;
       h.erase(std::remove(h.begin(), h.end(), w), h.end());
       if (h.empty()) {  // nobody computes it any more: its tasks go back in line
+        if (it->second.probation) suspect_out_ = false;
         for (const auto& rg : it->second.batch.ranges)
           for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t) retry_queue_.push_front({t, rg.attempt, -1});
         started_at_.erase(it->first);
@@ -126,6 +142,7 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
 
   Outstanding o = std::move(it->second);
   outstanding_.erase(it);
+  if (o.probation) suspect_out_ = false;
   const double began = started_at_.count(r.batch_id) ? started_at_[r.batch_id] : o.issued;
   started_at_.erase(r.batch_id);
   for (int h : o.holders)
@@ -158,7 +175,10 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
       auto fit = failed_at.find(idx);
       if (fit == failed_at.end()) {
         ++done_;
-        if (rg.attempt > 0) attempts_[t] = used;
+        if (rg.attempt > 0) {
+          attempts_[t] = used;
+          out.retried_done.emplace_back(t, used);
+        }
         continue;
       }
       if (used < 1 + cfg_.max_retries) {
@@ -171,16 +191,16 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
       } else {
         failed_[t] = FinalFailure{used, *fit->second};
         attempts_.erase(t);
+        out.final_failures.emplace_back(t, used);
       }
     }
     close_piece(rg.first + rg.count);
   }
 
+  for (const auto& rg : o.batch.ranges) out.batch_end = std::max(out.batch_end, rg.first + rg.count);
   if (cfg_.target) {
     feed_target(r, o.batch, retry_mask);
-    std::uint64_t batch_end = 0;
-    for (const auto& rg : o.batch.ranges) batch_end = std::max(batch_end, rg.first + rg.count);
-    held_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, batch_end});
+    held_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, out.batch_end});
     release_acks();
   } else {
     ready_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, true});
@@ -298,6 +318,71 @@ void Master::check_finished() {
     }
   }
   if (finished_) release_acks();
+}
+
+void Master::restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values, std::size_t n_obs) {
+  if (count == 0) return;
+  if (first < cfg_.first || first + count > cfg_.end)
+    throw InputError("resume: restored tasks " + std::to_string(first) + ".." + std::to_string(first + count) +
+                     " lie outside this run's tasks");
+  mark_resolved(first, count);
+  done_ += count;
+  next_fresh_ = std::max(next_fresh_, cfg_.first);
+  if (cfg_.target) {
+    const std::size_t k = cfg_.target->observation;
+    if (values.size() != n_obs * count || k >= n_obs) throw SystemError("resume: observation count mismatch");
+    target_values_[first] =
+        std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(k * count),
+                            values.begin() + static_cast<std::ptrdiff_t>((k + 1) * count));
+  }
+}
+
+void Master::restore_failure(std::uint64_t task, std::uint32_t attempts, const std::string& message) {
+  if (!failed_.count(task) && done_ > 0) --done_;  // restore() counted it as done
+  failed_[task] = FinalFailure{attempts, message};
+  attempts_.erase(task);
+}
+
+void Master::restore_attempts(std::uint64_t task, std::uint32_t attempts) { attempts_[task] = attempts; }
+
+void Master::quarantine(std::uint64_t task, std::uint32_t crashes) {
+  if (task < cfg_.first || task >= cfg_.end || is_resolved(task)) return;
+  failed_[task] = FinalFailure{crashes, "crashed its worker (in flight when the job died in " +
+                                            std::to_string(crashes) + " runs); quarantined"};
+  mark_resolved(task, 1);
+  if (cfg_.target) target_values_[task] = {std::numeric_limits<double>::quiet_NaN()};
+}
+
+void Master::set_suspects(const std::set<std::uint64_t>& tasks) {
+  for (auto t : tasks)
+    if (t >= cfg_.first && t < cfg_.end && !is_resolved(t)) suspects_.insert(t);
+}
+
+void Master::end_restore() {
+  // Fresh tasks start above everything an earlier run touched: the last restored task and the
+  // last suspect. Below that, every task neither resolved nor a suspect is queued once, in task
+  // order, with its recorded attempt number; suspects run on probation only.
+  std::uint64_t limit = cfg_.first;
+  if (!resolved_.empty()) limit = std::max(limit, std::prev(resolved_.end())->second);
+  if (!suspects_.empty()) limit = std::max(limit, *suspects_.rbegin() + 1);
+  limit = std::min(limit, cfg_.end);
+  std::uint64_t cursor = cfg_.first;
+  auto queue_gap = [&](std::uint64_t a, std::uint64_t b) {
+    for (std::uint64_t h = a; h < b; ++h) {
+      if (suspects_.count(h)) continue;
+      auto at = attempts_.find(h);
+      retry_queue_.push_back({h, at == attempts_.end() ? 0u : at->second, -1});
+    }
+  };
+  for (const auto& [a, b] : resolved_) {
+    if (a >= limit) break;
+    if (a > cursor) queue_gap(cursor, a);
+    cursor = std::max(cursor, b);
+  }
+  if (cursor < limit) queue_gap(cursor, limit);
+  next_fresh_ = limit;
+  advance_prefix();
+  check_finished();
 }
 
 std::vector<Ack> Master::take_acks(int w) {

@@ -20,8 +20,8 @@ int tag_of(Tag t) { return static_cast<int>(t); }
 // Rank 0's master loop state: routes messages to worker w over `local` (w == 0) or `remote`.
 class MasterLoop {
  public:
-  MasterLoop(Master& m, Channel& remote, Channel& local, ResultSink& sink)
-      : m_(m), remote_(remote), local_(local), sink_(sink), t0_(clock::now()) {}
+  MasterLoop(Master& m, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks)
+      : m_(m), remote_(remote), local_(local), sink_(sink), hooks_(hooks), t0_(clock::now()) {}
 
   double now() const { return std::chrono::duration<double>(clock::now() - t0_).count(); }
 
@@ -36,20 +36,50 @@ class MasterLoop {
     msg.batches = m_.fill(w, now());
     msg.acks = m_.take_acks(w);
     if (msg.batches.empty() && msg.acks.empty()) return;
+    if (hooks_.assigned)
+      for (const auto& b : msg.batches) hooks_.assigned(w, b);
     send(w, Tag::assign, encode(msg));
   }
+
+  // Asks every worker for its tallies (after the acks it is owed).
+  void start_snapshot() {
+    if (hooks_.snapshot_begin) hooks_.snapshot_begin(m_);
+    snapshot_waiting_ = m_.workers();
+    snapshot_sum_.clear();
+    for (int w = 0; w < m_.workers(); ++w) {
+      AssignMessage msg;
+      msg.acks = m_.take_acks(w);
+      send(w, Tag::snapshot, encode(msg));
+    }
+  }
+  bool snapshot_pending() const { return snapshot_waiting_ > 0; }
 
   void handle(int w, const Message& msg) {
     if (msg.tag == tag_of(Tag::stop)) {  // goodbye after our stop
       ++goodbyes_;
       return;
     }
+    if (msg.tag == tag_of(Tag::snapshot)) {
+      auto t = decode_tallies(msg.payload);
+      if (snapshot_sum_.empty()) snapshot_sum_ = std::move(t);
+      else
+        for (std::size_t k = 0; k < t.size(); ++k)
+          for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
+      if (--snapshot_waiting_ == 0 && hooks_.snapshot_done) hooks_.snapshot_done(std::move(snapshot_sum_));
+      return;
+    }
     if (msg.tag != tag_of(Tag::result)) throw SystemError("master: unexpected message tag " + std::to_string(msg.tag));
-    if (m_.finished()) return;  // late results after the decision are dropped (rejected by stop)
+    // Late results after the end (or an interrupt) are dropped: the stop already carried the
+    // workers' last acks, so accepting one now would record a result whose tallies nobody keeps.
+    if (m_.finished() || stopping_) return;
     BatchResult r = decode_result(msg.payload);
     auto out = m_.on_result(w, r, now());
-    if (out.accepted)
+    if (out.accepted) {
       for (const auto& piece : out.resolved) sink_.store(piece, r);
+      if (hooks_.accepted) hooks_.accepted(w, r, out);
+    } else if (hooks_.released) {
+      hooks_.released(w, r.batch_id);
+    }
     for (int other : out.cancel_on) send(other, Tag::cancel, encode_id(r.batch_id));
     if (!m_.finished()) {
       top_up(w);
@@ -85,25 +115,29 @@ class MasterLoop {
   }
 
   int goodbyes_ = 0;
+  bool stopping_ = false;
 
  private:
   Master& m_;
   Channel& remote_;
   Channel& local_;
   ResultSink& sink_;
+  const MasterHooks& hooks_;
   clock::time_point t0_;
+  int snapshot_waiting_ = 0;
+  std::vector<std::vector<std::uint64_t>> snapshot_sum_;
 };
 
 }  // namespace
 
 bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks) {
-  MasterLoop loop(master, remote, local, sink);
+  MasterLoop loop(master, remote, local, sink, hooks);
   const int workers = master.workers();
   if (workers != std::max(1, remote.size())) throw SystemError("master: worker count does not match the channel");
   for (int w = 0; w < workers; ++w) loop.top_up(w);
 
   bool interrupted = false;
-  double last_progress = -1, last_idle_check = 0;
+  double last_progress = -1, last_idle_check = 0, last_snapshot = 0;
   microseconds backoff = kMinWait;
   while (!master.finished()) {
     if (hooks.interrupt && hooks.interrupt->load()) {
@@ -118,12 +152,17 @@ bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sin
       for (int v = 0; v < workers; ++v)
         if (master.holding(v) == 0) loop.top_up(v);
     }
+    if (hooks.snapshot_every > 0 && t - last_snapshot >= hooks.snapshot_every && !loop.snapshot_pending()) {
+      last_snapshot = t;
+      loop.start_snapshot();
+    }
     if (hooks.progress && t - last_progress >= 0.1) {
       last_progress = t;
       hooks.progress(master, t, false);
     }
   }
 
+  loop.stopping_ = true;
   // Stop everyone (with their final acks), then wait for each goodbye so no message is left in
   // flight when the ranks move on to the collective reduction.
   for (int w = 0; w < workers; ++w) {
@@ -183,6 +222,9 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
           send_cancelled(id);
         }
       }
+    } else if (msg.tag == tag_of(Tag::snapshot)) {
+      apply_acks(decode_assign(msg.payload).acks);
+      channel.send(master_rank, tag_of(Tag::snapshot), encode_tallies(tallies));
     } else if (msg.tag == tag_of(Tag::stop)) {
       apply_acks(decode_assign(msg.payload).acks);
       stop = true;

@@ -3,6 +3,7 @@
 #include <carlo/units.h>
 
 #include <chrono>
+#include <csignal>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -31,6 +32,7 @@ struct FaultConfig {
   std::set<std::uint64_t> stall;         // sleep stall_ms the first time this rank runs them
   double stall_ms = 0;
   std::uint64_t work = 0;                // uniform draws per task (CPU work)
+  std::set<std::uint64_t> crash;         // kill the process (SIGSEGV)
 };
 
 class Faults final : public Simulation {
@@ -41,6 +43,7 @@ class Faults final : public Simulation {
   void run(Task& task) override {
     const auto id = task.id();
     task.tally(0, id % 16);  // tallied before a possible throw: must be discarded if it throws
+    if (c_.crash.count(id)) std::raise(SIGSEGV);  // a task that takes its rank down
     if (c_.fail.count(id)) throw TaskError("injected failure of task " + std::to_string(id));
     if (c_.flaky.count(id) && task.attempt() < c_.flaky_attempts)
       throw TaskError("injected flaky failure of task " + std::to_string(id) + " attempt " +
@@ -79,6 +82,7 @@ SimulationInfo faults_info() {
     o.add_text("stall-tasks", "", "task ids that sleep --stall-ms the first time a rank runs them");
     o.add_real("stall-ms", 0.0, "stall duration in milliseconds");
     o.add_int("work", 0, "extra uniform draws per task (CPU work)");
+    o.add_text("crash-tasks", "", "task ids that crash their rank with SIGSEGV");
   };
   info.create = [](const OptionValues& opts, const RaggedView&) -> std::unique_ptr<Simulation> {
     FaultConfig c;
@@ -96,6 +100,7 @@ SimulationInfo faults_info() {
     const auto w = opts.get_int("work");
     if (w < 0) throw InputError("--work must be non-negative");
     c.work = static_cast<std::uint64_t>(w);
+    c.crash = parse_ids(opts.get_text("crash-tasks"), "crash-tasks");
     return std::make_unique<Faults>(std::move(c));
   };
   return info;

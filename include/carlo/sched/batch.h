@@ -16,6 +16,7 @@ enum class Tag : int {
   result = 2,  ///< worker -> master: the outcome of one batch
   cancel = 3,  ///< master -> worker: drop this batch (another rank finished it first)
   stop = 4,    ///< master -> worker: no more work; final acks
+  snapshot = 5,  ///< master -> worker: acks, then "send your tallies"; worker -> master: the tallies
 };
 
 /// Tasks first..first+count-1, all at the same attempt number (0 = first try).
@@ -68,6 +69,8 @@ std::vector<std::byte> encode(const AssignMessage& m);
 AssignMessage decode_assign(std::span<const std::byte> bytes);
 std::vector<std::byte> encode(const BatchResult& r);
 BatchResult decode_result(std::span<const std::byte> bytes);
+std::vector<std::byte> encode_tallies(const std::vector<std::vector<std::uint64_t>>& tallies);
+std::vector<std::vector<std::uint64_t>> decode_tallies(std::span<const std::byte> bytes);
 std::vector<std::byte> encode_id(std::uint64_t id);
 std::uint64_t decode_id(std::span<const std::byte> bytes);
 

@@ -16,6 +16,8 @@
 ///   observations, never on timing.
 #include <carlo/sched/batch.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -74,6 +76,11 @@ class Master {
     };
     std::vector<Piece> resolved;
     std::vector<int> cancel_on;  ///< other workers holding a duplicate: send them `cancel`
+    std::uint64_t batch_end = 0;  ///< highest task id + 1 in the batch
+    /// Tasks of the batch that finally failed: task id -> attempts (message in failures()).
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> final_failures;
+    /// Done tasks of the batch that needed more than one attempt.
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> retried_done;
   };
   /// Records worker `w`'s result for one of its batches.
   Outcome on_result(int w, const BatchResult& r, double now);
@@ -83,6 +90,28 @@ class Master {
   int workers() const noexcept { return cfg_.workers; }
   std::uint64_t first_task() const noexcept { return cfg_.first; }
   std::uint64_t end_task() const noexcept { return cfg_.end; }
+  // --- Resuming an earlier run (call before the first fill) -----------------------------------
+  /// Tasks [first, first+count) were resolved by an earlier run; `values` are their observations,
+  /// observation-major (n_obs per task), for the stderr target's running sums.
+  void restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values, std::size_t n_obs);
+  /// Records an earlier run's final failure (or retried attempts, with message empty and done).
+  void restore_failure(std::uint64_t task, std::uint32_t attempts, const std::string& message);
+  void restore_attempts(std::uint64_t task, std::uint32_t attempts);
+  /// Quarantines a task that was in flight in `crashes` runs that died: failed, never run again.
+  void quarantine(std::uint64_t task, std::uint32_t crashes);
+  /// Suspect tasks (in flight when a run died) run first, one at a time in the whole job, so a
+  /// task that kills its rank again is the only one in flight.
+  void set_suspects(const std::set<std::uint64_t>& tasks);
+  /// Batch ids continue after an earlier run's.
+  void set_next_batch_id(std::uint64_t id) { next_batch_id_ = std::max(next_batch_id_, id); }
+  /// Ends restoring: folds restored observations into the target sums and checks completion.
+  void end_restore();
+  /// Results of batches ending at or below this are final (acknowledged); all of them without a
+  /// target.
+  std::uint64_t horizon() const noexcept { return cfg_.target ? horizon_ : UINT64_MAX; }
+  /// Batch ids worker `w` holds, front (computing) first.
+  const std::deque<std::uint64_t>& held_by(int w) const { return queue_of_.at(static_cast<std::size_t>(w)); }
+
   /// Acks for worker `w` that can be sent now (taken out of the queue).
   std::vector<Ack> take_acks(int w);
   /// True once every task is resolved or the stderr target decided the run.
@@ -113,6 +142,7 @@ class Master {
     double started = -1;  ///< when its first holder began computing it (-1: still queued)
     double issued = 0;
     bool duplicated = false;
+    bool probation = false;
   };
   struct Retry {
     std::uint64_t task;
@@ -146,6 +176,8 @@ class Master {
   std::uint64_t measured_tasks_ = 0;
   std::vector<BatchRecord> timeline_;
   std::map<std::uint64_t, double> started_at_;  ///< batch id -> start on its first holder
+  std::set<std::uint64_t> suspects_;
+  bool suspect_out_ = false;
 
   // Acks: per worker, results waiting for the target decision (batch id, end task) and ready ones.
   std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> held_acks_;

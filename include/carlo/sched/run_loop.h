@@ -26,6 +26,17 @@ struct MasterHooks {
   std::function<void(const Master&, double seconds, bool final)> progress;
   /// Set (e.g. by a signal handler) to stop handing out work and end the run early.
   const std::atomic<bool>* interrupt = nullptr;
+  /// Journal hooks: a batch handed to worker w; an accepted result; a batch w dropped without an
+  /// accepted result (cancelled, or a duplicate that lost).
+  std::function<void(int w, const Batch&)> assigned;
+  std::function<void(int w, const BatchResult&, const Master::Outcome&)> accepted;
+  std::function<void(int w, std::uint64_t batch_id)> released;
+  /// Tally snapshots for checkpoints, every `snapshot_every` seconds (0: never): `snapshot_begin`
+  /// when the requests go out (everything accepted so far, up to Master::horizon(), is what the
+  /// snapshot will cover), `snapshot_done` with the tallies summed over all workers.
+  double snapshot_every = 0;
+  std::function<void(const Master&)> snapshot_begin;
+  std::function<void(std::vector<std::vector<std::uint64_t>>&&)> snapshot_done;
 };
 
 /// Runs the master until every task is resolved (or the target is met, or `interrupt`), then

@@ -1,0 +1,74 @@
+// `carlo merge PART.h5... -o ALL.h5 [--force]`: combine the results files of a run split with
+// `carlo run --task-range A:B` (docs/split-merge.md). The checks and the file work live in
+// src/io/results_merge.cpp; this is option parsing and the closing line.
+#include "cli/cli.h"
+
+#include <carlo/error.h>
+#include <carlo/io/results_merge.h>
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace carlo::cli {
+
+namespace {
+
+constexpr const char* kMergeUsage =
+    "usage: carlo merge PART.h5... -o ALL.h5 [--force]\n"
+    "\n"
+    "Combines the results files of one run split with `carlo run --task-range A:B` (same --sim,\n"
+    "--data, --tasks, --seed and simulation options; ranges that cover 0..T-1 exactly once) into\n"
+    "the file a single run over all tasks writes: observations, tallies, task status, failures\n"
+    "and summaries bitwise identical. Nothing is written if any check fails.\n";
+
+}  // namespace
+
+int cmd_merge(const Args& args) {
+  po::options_description opts("options");
+  std::string output;
+  std::vector<std::string> parts;
+  opts.add_options()("help,h", "describe this command")(
+      "output,o", po::value(&output), "merged results file")("force",
+                                                             "overwrite the output if it exists");
+  po::options_description hidden;
+  hidden.add_options()("part", po::value(&parts));
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("part", -1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
+                  .options(all)
+                  .positional(pos)
+                  .run(),
+              vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw InputError(std::string(e.what()) + " (try carlo merge --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << kMergeUsage << '\n' << opts;
+    return 0;
+  }
+  if (parts.empty())
+    throw InputError("no part files given (usage: carlo merge PART.h5... -o ALL.h5)");
+  if (output.empty())
+    throw InputError("no output file given (usage: carlo merge PART.h5... -o ALL.h5)");
+
+  const auto s = io::merge_results(parts, output, vm.count("force") > 0);
+  std::printf("merged %zu part%s: %llu tasks (%llu done, %llu failed) -> %s\n", s.parts,
+              s.parts == 1 ? "" : "s", static_cast<unsigned long long>(s.tasks),
+              static_cast<unsigned long long>(s.done), static_cast<unsigned long long>(s.failed),
+              output.c_str());
+  return 0;
+}
+
+}  // namespace carlo::cli

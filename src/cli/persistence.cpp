@@ -1,0 +1,258 @@
+#include "cli/persistence.h"
+
+#include <carlo/error.h>
+
+#include <chrono>
+#include <limits>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace carlo::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Options that change how a run is carried out but never its results.
+bool shapes_results(const std::string& name) {
+  return name != "batch" && name != "max-retries" && name != "task-timeout" && name != "share" &&
+         name != "ranks";
+}
+
+/// name=value lines in the order they were recorded.
+std::vector<std::pair<std::string, std::string>> parse_fingerprint(const std::string& f) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(f);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+/// "seed: the checkpoint has '4', this run has '5'" for the first difference, in option order.
+std::string first_difference(const std::string& saved, const std::string& now) {
+  const auto a = parse_fingerprint(saved), b = parse_fingerprint(now);
+  auto find = [](const auto& list, const std::string& k) -> const std::string* {
+    for (const auto& [name, value] : list)
+      if (name == k) return &value;
+    return nullptr;
+  };
+  for (const auto& [k, v] : b) {
+    const std::string* old = find(a, k);
+    if (!old || *old != v) return k + ": the checkpoint has '" + (old ? *old : "(none)") + "', this run has '" + v + "'";
+  }
+  for (const auto& [k, v] : a)
+    if (!find(b, k)) return k + ": the checkpoint has '" + v + "', this run has none";
+  return "";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum) {
+  std::string f;
+  for (const auto& [k, v] : c.provenance)
+    if (shapes_results(k)) f += k + "=" + v + "\n";
+  f += "data-checksum=" + data_checksum + "\n";
+  return f;
+}
+
+RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
+  std::error_code ec;
+  const bool have_ckpt = fs::exists(c.output + ".ckpt", ec) || fs::exists(c.output + ".journal", ec);
+  const bool have_out = fs::exists(c.output, ec);
+  if (!c.resume) {
+    if ((have_out || have_ckpt) && !c.force)
+      throw InputError(c.output + ": output exists (use --resume to continue it, or --force to overwrite)");
+    return Start::fresh;
+  }
+  if (have_ckpt) return Start::resume;
+  if (!have_out) return Start::fresh;  // nothing yet: a requeued job's first start
+  if (io::is_results_file(c.output) && io::read_results_info(c.output).state == "complete")
+    return Start::already_complete;
+  if (c.force) return Start::fresh;
+  throw InputError(c.output + ": --resume: not a finished results file and no checkpoint (" + c.output +
+                   ".ckpt) to continue from (use --force to start over)");
+}
+
+RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs,
+                               std::vector<TallySpec> specs)
+    : c_(c), fingerprint_(std::move(fingerprint)), n_obs_(n_obs), specs_(std::move(specs)) {
+  for (const auto& s : specs_) base_.emplace_back(static_cast<std::size_t>(s.length), 0);
+  ck_.fingerprint = fingerprint_;
+  ck_.tallies = base_;
+}
+
+void RunPersistence::start_fresh() {
+  std::error_code ec;
+  fs::remove(checkpoint_path(), ec);
+  journal_ = std::make_unique<sched::JournalWriter>(journal_path(), fingerprint_, static_cast<std::uint32_t>(n_obs_));
+  ck_.runs = 1;
+  ck_.journal_offset = journal_->offset();
+  write(ck_);  // so even a crash before the first snapshot counts its runs
+}
+
+std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
+  std::error_code ec;
+  sched::Checkpoint ck;
+  ck.fingerprint = fingerprint_;
+  ck.tallies = base_;
+  const bool have_ckpt = fs::exists(checkpoint_path(), ec);
+  if (have_ckpt) {
+    ck = sched::read_checkpoint(checkpoint_path());
+    if (ck.fingerprint != fingerprint_)
+      throw InputError(checkpoint_path() + ": cannot resume, the run differs: " +
+                       first_difference(ck.fingerprint, fingerprint_));
+    if (ck.tallies.size() != specs_.size())
+      throw InputError(checkpoint_path() + ": cannot resume, the simulation's tallies differ");
+    for (std::size_t k = 0; k < specs_.size(); ++k)
+      if (ck.tallies[k].size() != specs_[k].length)
+        throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name + " changed length");
+  }
+  const bool have_journal = fs::exists(journal_path(), ec);
+  // Without tallies every journalled result stands on its own; with them only those the last
+  // checkpoint's tally snapshot covers (later ones run again, identically).
+  const bool all_count = specs_.empty();
+  const std::string fresh_journal = journal_path() + ".new";
+  auto next = std::make_unique<sched::JournalWriter>(fresh_journal, fingerprint_, static_cast<std::uint32_t>(n_obs_));
+  std::uint64_t restored = 0;
+  sched::JournalContents contents;
+  if (have_journal) {
+    contents = sched::read_journal(journal_path(), [&](const sched::JournalResult& r, std::uint64_t end) {
+      if (!all_count && !(have_ckpt && end <= ck.journal_offset && r.batch_end <= ck.horizon)) return;
+      for (const auto& p : r.pieces) {
+        m.restore(p.first, p.count, p.values, n_obs_);
+        w.write_observations(p.first, p.count, p.values);
+        restored += p.count;
+      }
+      for (const auto& [t, a] : r.attempts) m.restore_attempts(t, a);
+      for (const auto& f : r.failures) m.restore_failure(f.task, f.attempts, f.message);
+      next->result(r);
+    });
+    if (contents.fingerprint != fingerprint_)
+      throw InputError(journal_path() + ": cannot resume, the run differs: " +
+                       first_difference(contents.fingerprint, fingerprint_));
+  }
+  // Every task a worker held when the previous run died is a suspect: not only the batch it was
+  // computing as the journal saw it, since a worker starts its next batch before the master has
+  // journalled the previous result. Probation runs suspects one at a time, so an innocent one is
+  // never in flight at a crash twice.
+  std::set<std::uint64_t> in_flight;
+  for (const auto& [worker, held] : contents.in_flight)
+    for (const auto& b : held)
+      for (const auto& rg : b.ranges)
+        for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
+          if (!m.is_resolved(t)) in_flight.insert(t);
+  for (auto t : in_flight) ++ck.crash_counts[t];
+  std::set<std::uint64_t> suspects;
+  std::uint64_t quarantined = 0;
+  for (auto it = ck.crash_counts.begin(); it != ck.crash_counts.end();) {
+    if (m.is_resolved(it->first)) {
+      it = ck.crash_counts.erase(it);
+      continue;
+    }
+    if (it->second >= c_.max_crashes) {
+      m.quarantine(it->first, it->second);
+      // Journalled like any final failure, so later resumes keep it quarantined.
+      sched::JournalResult q;
+      q.worker = -1;
+      q.batch_end = it->first + 1;
+      q.pieces.push_back({it->first, 1, std::vector<double>(n_obs_, std::numeric_limits<double>::quiet_NaN())});
+      q.failures.push_back({it->first, it->second, m.failures().at(it->first).message});
+      next->result(q);
+      ++quarantined;
+    } else {
+      suspects.insert(it->first);
+    }
+    ++it;
+  }
+  m.set_suspects(suspects);
+  m.set_next_batch_id(contents.max_batch_id + 1);
+  m.end_restore();
+
+  // The new journal holds exactly the restored results; this run appends to it.
+  next->rename_to(journal_path());
+  journal_ = std::move(next);
+  if (!all_count) base_ = ck.tallies;
+  ck.runs += 1;
+  ck.fingerprint = fingerprint_;
+  ck.journal_offset = journal_->offset();
+  ck.horizon = m.horizon();
+  ck.tallies = base_;
+  write(std::move(ck));  // at once: the crash counts must survive another crash
+  std::ostringstream s;
+  s << "resumed (run " << ck_.runs << "): " << restored << " tasks restored";
+  if (!in_flight.empty()) s << ", " << in_flight.size() << " were in flight when the last run died";
+  if (quarantined) s << ", " << quarantined << " quarantined after " << c_.max_crashes << " crashes";
+  if (!suspects.empty()) s << ", " << suspects.size() << " suspects run first, one at a time";
+  return s.str();
+}
+
+void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& master) {
+  hooks.assigned = [this](int w, const sched::Batch& b) { journal_->assign(w, b); };
+  hooks.released = [this](int w, std::uint64_t id) { journal_->release(w, id); };
+  hooks.accepted = [this, &master](int w, const sched::BatchResult& r, const sched::Master::Outcome& out) {
+    sched::JournalResult jr;
+    jr.worker = w;
+    jr.batch_id = r.batch_id;
+    jr.batch_end = out.batch_end;
+    for (const auto& p : out.resolved) {
+      sched::JournalResult::Piece piece;
+      piece.first = p.first;
+      piece.count = p.count;
+      piece.values.resize(n_obs_ * static_cast<std::size_t>(p.count));
+      for (std::size_t k = 0; k < n_obs_; ++k)
+        std::copy_n(r.observations.begin() + static_cast<std::ptrdiff_t>(k * r.n_tasks + p.offset),
+                    p.count, piece.values.begin() + static_cast<std::ptrdiff_t>(k * p.count));
+      jr.pieces.push_back(std::move(piece));
+    }
+    jr.attempts = out.retried_done;
+    for (const auto& [t, a] : out.final_failures) jr.failures.push_back({t, a, master.failures().at(t).message});
+    journal_->result(jr);
+  };
+  hooks.snapshot_every = c_.checkpoint_every;
+  hooks.snapshot_begin = [this](const sched::Master& m) {
+    pending_offset_ = journal_->offset();
+    pending_horizon_ = m.horizon();
+  };
+  hooks.snapshot_done = [this](std::vector<std::vector<std::uint64_t>>&& sum) {
+    sched::Checkpoint ck = ck_;
+    ck.journal_offset = pending_offset_;
+    ck.horizon = pending_horizon_;
+    ck.tallies = base_;
+    for (std::size_t k = 0; k < sum.size() && k < ck.tallies.size(); ++k)
+      for (std::size_t i = 0; i < sum[k].size(); ++i) ck.tallies[k][i] += sum[k][i];
+    write(std::move(ck));
+  };
+}
+
+void RunPersistence::write(sched::Checkpoint ck) {
+  const auto t0 = std::chrono::steady_clock::now();
+  sched::write_checkpoint(checkpoint_path(), ck);
+  ck_ = std::move(ck);
+  checkpoint_seconds_ += seconds_since(t0);
+  ++checkpoints_;
+}
+
+void RunPersistence::final_checkpoint(const sched::Master& m, const std::vector<std::vector<std::uint64_t>>& totals) {
+  sched::Checkpoint ck = ck_;
+  ck.journal_offset = journal_->offset();
+  ck.horizon = m.horizon();
+  ck.tallies = totals;
+  journal_->clean_stop();
+  write(std::move(ck));
+}
+
+void RunPersistence::remove_files() {
+  journal_.reset();
+  std::error_code ec;
+  fs::remove(journal_path(), ec);
+  fs::remove(checkpoint_path(), ec);
+}
+
+}  // namespace carlo::cli

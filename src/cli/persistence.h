@@ -1,0 +1,64 @@
+#pragma once
+/// \file
+/// Rank 0's side of surviving interruptions: the journal and checkpoint files beside the results
+/// (see include/carlo/sched/checkpoint.h), resuming from them, and poison-task quarantine.
+#include "cli/run_config.h"
+
+#include <carlo/io/results_file.h>
+#include <carlo/sched/checkpoint.h>
+#include <carlo/sched/run_loop.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace carlo::cli {
+
+/// Everything that must match for a checkpoint to be continued: the results-shaping options and
+/// the data file's fingerprint, one "name=value" per line.
+std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum);
+
+class RunPersistence {
+ public:
+  enum class Start { fresh, resume, already_complete };
+  /// What `carlo run` should do with `c.output` (rank 0). Refuses an existing output that is not
+  /// resumable (unless --force), naming the file.
+  static Start decide(const RunConfig& c);
+
+  RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs, std::vector<TallySpec> specs);
+
+  std::string journal_path() const { return c_.output + ".journal"; }
+  std::string checkpoint_path() const { return c_.output + ".ckpt"; }
+
+  /// A new run: a new journal.
+  void start_fresh();
+  /// Continues from the checkpoint and journal: restores `m` and the observations in `w`, counts
+  /// the tasks in flight when the previous run died, quarantines those past --max-crashes, and
+  /// writes a checkpoint at once so the counts survive another crash. Returns a one-line summary.
+  std::string resume(sched::Master& m, io::ResultsWriter& w);
+  /// Journal and checkpoint hooks for the master loop.
+  void install(sched::MasterHooks& hooks, const sched::Master& m);
+  /// Tallies of the results restored from an earlier run (zeros for a fresh one).
+  const std::vector<std::vector<std::uint64_t>>& base_tallies() const noexcept { return base_; }
+  /// After an interrupt: a checkpoint covering everything accepted (tallies = base + this run's).
+  void final_checkpoint(const sched::Master& m, const std::vector<std::vector<std::uint64_t>>& totals);
+  /// After a finished run: the journal and checkpoint are no longer needed.
+  void remove_files();
+  double checkpoint_seconds() const noexcept { return checkpoint_seconds_; }
+  std::uint32_t checkpoints() const noexcept { return checkpoints_; }
+
+ private:
+  void write(sched::Checkpoint ck);
+  const RunConfig& c_;
+  std::string fingerprint_;
+  std::size_t n_obs_;
+  std::vector<TallySpec> specs_;
+  std::unique_ptr<sched::JournalWriter> journal_;
+  sched::Checkpoint ck_;  ///< the last one written (crash counts, runs)
+  std::vector<std::vector<std::uint64_t>> base_;
+  std::uint64_t pending_offset_ = 0, pending_horizon_ = 0;
+  double checkpoint_seconds_ = 0;
+  std::uint32_t checkpoints_ = 0;
+};
+
+}  // namespace carlo::cli

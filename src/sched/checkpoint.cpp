@@ -1,0 +1,279 @@
+#include <carlo/error.h>
+#include <carlo/sched/checkpoint.h>
+
+#include "sched/bytes.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+
+namespace carlo::sched {
+namespace {
+
+constexpr std::uint32_t kRecordMagic = 0x4a4c5243;  // "CRLJ"
+enum RecordType : std::uint32_t { header = 1, assigned = 2, accepted = 3, released = 4, stopped = 5 };
+constexpr char kCheckpointMagic[8] = {'C', 'A', 'R', 'L', 'O', 'C', 'K', '1'};
+
+std::string errno_text() { return std::strerror(errno); }
+
+void write_all(int fd, const std::byte* data, std::size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw SystemError(path + ": write failed: " + errno_text());
+    }
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+}  // namespace
+
+JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint, std::uint32_t n_obs)
+    : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(path + ": cannot create journal: " + errno_text());
+  ByteWriter w;
+  w.put_string(fingerprint);
+  w.put(n_obs);
+  record(header, w.take());
+}
+
+JournalWriter::~JournalWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void JournalWriter::record(std::uint32_t type, const std::vector<std::byte>& payload) {
+  ByteWriter w;
+  w.put(kRecordMagic);
+  w.put(type);
+  w.put<std::uint64_t>(payload.size());
+  auto head = w.take();
+  const std::uint64_t sum = fnv1a(payload);
+  // One write per record where possible; a torn record is detected by its checksum.
+  std::vector<std::byte> all;
+  all.reserve(head.size() + payload.size() + sizeof sum);
+  all.insert(all.end(), head.begin(), head.end());
+  all.insert(all.end(), payload.begin(), payload.end());
+  const auto* s = reinterpret_cast<const std::byte*>(&sum);
+  all.insert(all.end(), s, s + sizeof sum);
+  write_all(fd_, all.data(), all.size(), path_);
+  offset_ += all.size();
+}
+
+void JournalWriter::assign(int worker, const Batch& b) {
+  ByteWriter w;
+  w.put<std::int32_t>(worker);
+  w.put(b.id);
+  w.put_array(std::span<const TaskRange>(b.ranges));
+  record(assigned, w.take());
+}
+
+void JournalWriter::result(const JournalResult& r) {
+  ByteWriter w;
+  w.put<std::int32_t>(r.worker);
+  w.put(r.batch_id);
+  w.put(r.batch_end);
+  w.put<std::uint64_t>(r.pieces.size());
+  for (const auto& p : r.pieces) {
+    w.put(p.first);
+    w.put(p.count);
+    w.put_array(std::span<const double>(p.values));
+  }
+  w.put<std::uint64_t>(r.attempts.size());
+  for (const auto& [t, a] : r.attempts) {
+    w.put(t);
+    w.put(a);
+  }
+  w.put<std::uint64_t>(r.failures.size());
+  for (const auto& f : r.failures) {
+    w.put(f.task);
+    w.put(f.attempts);
+    w.put_string(f.message);
+  }
+  record(accepted, w.take());
+}
+
+void JournalWriter::clean_stop() { record(stopped, {}); }
+
+void JournalWriter::rename_to(const std::string& path) {
+  if (std::rename(path_.c_str(), path.c_str()) != 0)
+    throw SystemError(path_ + ": cannot rename to " + path + ": " + errno_text());
+  path_ = path;
+}
+
+JournalContents read_journal(const std::string& path, const std::function<void(const JournalResult&, std::uint64_t)>& on_result) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read journal");
+  JournalContents c;
+  std::map<int, std::deque<Batch>> held;
+  std::uint64_t offset = 0;
+  bool first = true;
+  while (true) {
+    std::uint32_t magic = 0, type = 0;
+    std::uint64_t len = 0;
+    if (!in.read(reinterpret_cast<char*>(&magic), 4) || !in.read(reinterpret_cast<char*>(&type), 4) ||
+        !in.read(reinterpret_cast<char*>(&len), 8))
+      break;
+    if (magic != kRecordMagic || len > (std::uint64_t{1} << 40)) break;
+    std::vector<std::byte> payload(static_cast<std::size_t>(len));
+    std::uint64_t sum = 0;
+    if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
+        !in.read(reinterpret_cast<char*>(&sum), 8) || sum != fnv1a(payload))
+      break;  // torn or garbled tail: everything before it stands
+    const std::uint64_t end = offset + 16 + len + 8;
+    ByteReader r(payload, path + ": journal record");
+    if (first) {
+      if (type != header) throw InputError(path + ": not a carlo journal");
+      c.fingerprint = r.get_string();
+      c.n_obs = r.get<std::uint32_t>();
+      first = false;
+    } else if (type == assigned) {
+      Batch b;
+      const int w = r.get<std::int32_t>();
+      b.id = r.get<std::uint64_t>();
+      b.ranges = r.get_array<TaskRange>();
+      c.max_batch_id = std::max(c.max_batch_id, b.id);
+      held[w].push_back(std::move(b));
+      c.clean_stop = false;
+    } else if (type == accepted || type == released) {
+      JournalResult res;
+      res.worker = r.get<std::int32_t>();
+      res.batch_id = r.get<std::uint64_t>();
+      auto& q = held[res.worker];
+      q.erase(std::remove_if(q.begin(), q.end(), [&](const Batch& b) { return b.id == res.batch_id; }), q.end());
+      if (type == accepted) {
+        res.batch_end = r.get<std::uint64_t>();
+        const auto np = r.get<std::uint64_t>();
+        for (std::uint64_t i = 0; i < np; ++i) {
+          JournalResult::Piece p;
+          p.first = r.get<std::uint64_t>();
+          p.count = r.get<std::uint64_t>();
+          p.values = r.get_array<double>();
+          res.pieces.push_back(std::move(p));
+        }
+        const auto na = r.get<std::uint64_t>();
+        for (std::uint64_t i = 0; i < na; ++i) {
+          const auto t = r.get<std::uint64_t>();
+          res.attempts.emplace_back(t, r.get<std::uint32_t>());
+        }
+        const auto nf = r.get<std::uint64_t>();
+        for (std::uint64_t i = 0; i < nf; ++i) {
+          JournalResult::Fail f;
+          f.task = r.get<std::uint64_t>();
+          f.attempts = r.get<std::uint32_t>();
+          f.message = r.get_string();
+          res.failures.push_back(std::move(f));
+        }
+        if (on_result) on_result(res, end);
+      }
+    } else if (type == stopped) {
+      c.clean_stop = true;
+      held.clear();
+    } else {
+      break;
+    }
+    offset = end;
+  }
+  if (first) throw InputError(path + ": not a carlo journal (no header)");
+  c.valid_bytes = offset;
+  if (!c.clean_stop)
+    for (auto& [w, q] : held)
+      if (!q.empty()) c.in_flight[w] = std::vector<Batch>(q.begin(), q.end());
+  return c;
+}
+
+void JournalWriter::release(int worker, std::uint64_t batch_id) {
+  ByteWriter w;
+  w.put<std::int32_t>(worker);
+  w.put(batch_id);
+  record(released, w.take());
+}
+
+void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  ByteWriter w;
+  w.put_string(c.fingerprint);
+  w.put(c.journal_offset);
+  w.put(c.horizon);
+  w.put(c.runs);
+  w.put<std::uint64_t>(c.tallies.size());
+  for (const auto& t : c.tallies) w.put_array(std::span<const std::uint64_t>(t));
+  w.put<std::uint64_t>(c.crash_counts.size());
+  for (const auto& [t, n] : c.crash_counts) {
+    w.put(t);
+    w.put(n);
+  }
+  auto payload = w.take();
+  const std::uint64_t sum = fnv1a(payload);
+
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw SystemError(tmp + ": cannot create checkpoint: " + errno_text());
+  try {
+    write_all(fd, reinterpret_cast<const std::byte*>(kCheckpointMagic), sizeof kCheckpointMagic, tmp);
+    const std::uint64_t len = payload.size();
+    write_all(fd, reinterpret_cast<const std::byte*>(&len), sizeof len, tmp);
+    write_all(fd, payload.data(), payload.size(), tmp);
+    write_all(fd, reinterpret_cast<const std::byte*>(&sum), sizeof sum, tmp);
+    if (::fsync(fd) != 0) throw SystemError(tmp + ": fsync failed: " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  // Testing aid (docs/testing.md): widen the window between writing and publishing a checkpoint
+  // so the kill tests can land a SIGKILL inside it.
+  if (const char* pause = std::getenv("CARLO_TEST_CHECKPOINT_PAUSE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw SystemError(path + ": cannot replace checkpoint: " + errno_text());
+  // Make the rename itself durable.
+  const auto dir = std::filesystem::path(path).parent_path();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read checkpoint");
+  char magic[8];
+  std::uint64_t len = 0;
+  if (!in.read(magic, 8) || std::memcmp(magic, kCheckpointMagic, 8) != 0 ||
+      !in.read(reinterpret_cast<char*>(&len), 8) || len > (std::uint64_t{1} << 40))
+    throw InputError(path + ": not a carlo checkpoint");
+  std::vector<std::byte> payload(static_cast<std::size_t>(len));
+  std::uint64_t sum = 0;
+  if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
+      !in.read(reinterpret_cast<char*>(&sum), 8) || sum != fnv1a(payload))
+    throw InputError(path + ": checkpoint is damaged (checksum mismatch)");
+  ByteReader r(payload, path);
+  Checkpoint c;
+  c.fingerprint = r.get_string();
+  c.journal_offset = r.get<std::uint64_t>();
+  c.horizon = r.get<std::uint64_t>();
+  c.runs = r.get<std::uint32_t>();
+  const auto nt = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < nt; ++i) c.tallies.push_back(r.get_array<std::uint64_t>());
+  const auto nc = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < nc; ++i) {
+    const auto t = r.get<std::uint64_t>();
+    c.crash_counts[t] = r.get<std::uint32_t>();
+  }
+  r.done();
+  return c;
+}
+
+}  // namespace carlo::sched

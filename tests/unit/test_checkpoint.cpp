@@ -1,0 +1,160 @@
+// Journal and checkpoint files: what survives a crash at any moment.
+#include <carlo/error.h>
+#include <carlo/sched/checkpoint.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace carlo::sched {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  auto dir = fs::temp_directory_path() / ("carlo-ckpt-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+JournalResult result(std::uint64_t id, std::uint64_t first, std::uint64_t count, int worker = 0) {
+  JournalResult r;
+  r.worker = worker;
+  r.batch_id = id;
+  r.batch_end = first + count;
+  r.pieces.push_back({first, count, std::vector<double>(count, 0.5 + static_cast<double>(id))});
+  r.failures.push_back({first, 4, "boom"});
+  return r;
+}
+
+TEST(Journal, ReadsBackResultsAndWhoHeldWhatWhenItEnded) {
+  const auto path = temp_path("j1");
+  {
+    JournalWriter w(path, "fp", 1);
+    w.assign(0, Batch{1, {{0, 10, 0}}});
+    w.assign(0, Batch{2, {{10, 10, 0}}});
+    w.assign(1, Batch{3, {{20, 10, 0}}});
+    w.result(result(1, 0, 10));
+  }
+  std::vector<JournalResult> seen;
+  auto c = read_journal(path, [&](const JournalResult& r, std::uint64_t) { seen.push_back(r); });
+  EXPECT_EQ(c.fingerprint, "fp");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].pieces[0].values, std::vector<double>(10, 1.5));
+  EXPECT_EQ(seen[0].failures[0].message, "boom");
+  EXPECT_FALSE(c.clean_stop);
+  ASSERT_EQ(c.in_flight.size(), 2u);
+  EXPECT_EQ(c.in_flight.at(0).front().id, 2u);  // worker 0 was computing batch 2
+  EXPECT_EQ(c.in_flight.at(1).front().id, 3u);
+  EXPECT_EQ(c.max_batch_id, 3u);
+}
+
+TEST(Journal, ATornLastRecordIsIgnoredAndEverythingBeforeItStands) {
+  const auto path = temp_path("j2");
+  std::uint64_t good = 0;
+  {
+    JournalWriter w(path, "fp", 1);
+    w.result(result(1, 0, 10));
+    good = w.offset();
+    w.result(result(2, 10, 10));
+  }
+  for (std::uint64_t cut : {good + 3, good + 20, fs::file_size(path) - 1}) {
+    fs::resize_file(path, cut);
+    int n = 0;
+    auto c = read_journal(path, [&](const JournalResult&, std::uint64_t) { ++n; });
+    EXPECT_EQ(n, 1) << "cut at " << cut;
+    EXPECT_EQ(c.valid_bytes, good);
+  }
+}
+
+TEST(Journal, AGarbledRecordEndsTheValidPrefix) {
+  const auto path = temp_path("j3");
+  std::uint64_t good = 0;
+  {
+    JournalWriter w(path, "fp", 1);
+    w.result(result(1, 0, 10));
+    good = w.offset();
+    w.result(result(2, 10, 10));
+  }
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(good + 40));
+    f.put('\x7f');
+  }
+  int n = 0;
+  read_journal(path, [&](const JournalResult&, std::uint64_t) { ++n; });
+  EXPECT_EQ(n, 1);
+}
+
+TEST(Journal, ACleanStopLeavesNothingInFlight) {
+  const auto path = temp_path("j4");
+  {
+    JournalWriter w(path, "fp", 1);
+    w.assign(0, Batch{1, {{0, 10, 0}}});
+    w.clean_stop();
+  }
+  auto c = read_journal(path, nullptr);
+  EXPECT_TRUE(c.clean_stop);
+  EXPECT_TRUE(c.in_flight.empty());
+}
+
+TEST(Journal, ANonJournalFileIsRefusedByName) {
+  const auto path = temp_path("j5");
+  std::ofstream(path) << "hello";
+  try {
+    read_journal(path, nullptr);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+  }
+}
+
+TEST(Checkpoint, RoundTrips) {
+  const auto path = temp_path("c1");
+  Checkpoint c;
+  c.fingerprint = "sim=pi\nseed=1\n";
+  c.journal_offset = 12345;
+  c.horizon = 1000;
+  c.tallies = {{1, 2, 3}, {}};
+  c.crash_counts = {{7, 1}, {99, 2}};
+  c.runs = 3;
+  write_checkpoint(path, c);
+  auto r = read_checkpoint(path);
+  EXPECT_EQ(r.fingerprint, c.fingerprint);
+  EXPECT_EQ(r.journal_offset, 12345u);
+  EXPECT_EQ(r.horizon, 1000u);
+  EXPECT_EQ(r.tallies, c.tallies);
+  EXPECT_EQ(r.crash_counts, c.crash_counts);
+  EXPECT_EQ(r.runs, 3u);
+}
+
+TEST(Checkpoint, ACrashWhileWritingLeavesThePreviousOneIntact) {
+  const auto path = temp_path("c2");
+  Checkpoint c;
+  c.fingerprint = "first";
+  write_checkpoint(path, c);
+  // A writer killed mid-way leaves only a partial temporary file behind.
+  std::ofstream(path + ".tmp", std::ios::binary) << "CARLOCK1\x10";
+  EXPECT_EQ(read_checkpoint(path).fingerprint, "first");
+  c.fingerprint = "second";
+  write_checkpoint(path, c);  // and the next write replaces the debris
+  EXPECT_EQ(read_checkpoint(path).fingerprint, "second");
+}
+
+TEST(Checkpoint, ADamagedFileIsDetected) {
+  const auto path = temp_path("c3");
+  Checkpoint c;
+  c.fingerprint = "x";
+  c.tallies = {{1, 2, 3}};
+  write_checkpoint(path, c);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20);
+    f.put('\x55');
+  }
+  EXPECT_THROW(read_checkpoint(path), InputError);
+}
+
+}  // namespace
+}  // namespace carlo::sched
