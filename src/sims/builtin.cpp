@@ -6,6 +6,7 @@ void register_builtin(Registry& registry) {
   registry.add(pi_info());
   registry.add(bootstrap_info());
   registry.add(faults_info());
+  registry.add(walk_info());
 }
 
 }  // namespace carlo::sims

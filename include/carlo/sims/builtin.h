@@ -6,14 +6,17 @@
 
 namespace carlo::sims {
 
-/// Registers `pi`, `bootstrap` and `faults`.
+/// Registers `pi`, `bootstrap`, `faults` and `walk`.
 void register_builtin(Registry& registry);
 
 SimulationInfo pi_info();
 SimulationInfo bootstrap_info();
-/// `faults`: a test aid. Observation `value` = the task's first uniform draw, `task` = its id; tally
-/// `hits` counts tasks per id % 16. Options make chosen tasks throw (always, or on their first
-/// attempts), throw with a probability per attempt, or sleep.
+/// `faults`: a test aid. Observation `value` = the task's first uniform draw, `task` = its id;
+/// tally `hits` counts tasks per id % 16. Options make chosen tasks throw (always, or on their
+/// first attempts), throw with a probability per attempt, or sleep.
 SimulationInfo faults_info();
+/// `walk` (DESIGN §5): random-walk PageRank over a graph file (integer neighbour ids); tally
+/// `visits` (one bin per node), observation `steps` (visits recorded by the task).
+SimulationInfo walk_info();
 
 }  // namespace carlo::sims

@@ -51,7 +51,8 @@ class Runtime {
   /// Ends the whole job with `code` (MPI_Abort); for unrecoverable errors only.
   [[noreturn]] void abort(int code) const noexcept;
 
-  /// A channel over the world communicator (its own duplicate), for the scheduler.
+  /// Collective (world): a channel over the world communicator (its own duplicate), for the
+  /// scheduler. Destroy it (after flush()) before the Runtime.
   std::unique_ptr<sched::Channel> make_channel() const;
 
   struct Impl;
@@ -73,13 +74,19 @@ class SharedSegment {
   /// `bytes` may be the same or differ per node (each leader passes its node's size); other ranks'
   /// argument is ignored.
   static SharedSegment allocate(const Runtime& rt, std::uint64_t bytes, const std::string& what);
-  SharedSegment() = default;
+  SharedSegment() noexcept;
   ~SharedSegment();
   SharedSegment(SharedSegment&&) noexcept;
   SharedSegment& operator=(SharedSegment&&) noexcept;
 
   /// Leader only, before seal(); page-aligned.
   std::byte* writable();
+  /// Leader only, before seal(): fills bytes [at, at + count) of the segment with `count` bytes
+  /// of the open file `fd` from `file_offset`. Where the segment's backing file can be written
+  /// (Open MPI's tmpfs file, reachable with CAP_SYS_ADMIN), the kernel copies the bytes there
+  /// (sendfile: no page faults, no zeroing); otherwise pread() through writable(). Throws
+  /// SystemError on I/O errors.
+  void fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count);
   /// Page-aligned start of the shared bytes, on every rank of the node.
   const std::byte* data() const noexcept;
   std::uint64_t size() const noexcept;

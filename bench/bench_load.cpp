@@ -1,0 +1,249 @@
+// Benchmark: loading a ragged array once per node (docs/benchmarks.md, "Loading the data: one
+// copy per node").
+//
+//   mpirun -n N bench_load FILE.h5 [--group /] [--repeat 3] [--make SIZE --rows R]
+//
+// Measured in one run, on the same file, with the file in the page cache:
+//   - two references on rank 0: read() of the whole file into a buffer that was already touched,
+//     and into freshly allocated memory (page faults included);
+//   - window load: load_shared_ragged(window) from the first rank entering to the last leaving,
+//     and the time of the shared segment's allocation (capacity check + page reservation) alone;
+//   - the sum over all ranks of the proportional set size (PSS, /proc/self/smaps_rollup) after
+//     every rank has read every value, next to the data size;
+//   - mmap mode: time until the view is ready, and the PSS sum after every rank read every value.
+// --make writes FILE first (float64, R rows, SIZE bytes of values) with the I/O layer's writer.
+#include "cli/shared_data.h"
+
+#include <carlo/error.h>
+#include <carlo/io/ragged_file.h>
+#include <carlo/transport/runtime.h>
+#include <carlo/units.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using carlo::cli::ShareMode;
+using carlo::transport::Runtime;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+double gb_per_s(std::uint64_t bytes, double s) { return static_cast<double>(bytes) / s / 1e9; }
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw carlo::InputError(path + ": " + std::strerror(errno));
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// read() of the whole file into `buffer`, in 1 GiB calls.
+void read_file(const std::string& path, std::byte* buffer, std::uint64_t size) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw carlo::SystemError(path + ": " + std::strerror(errno));
+  std::uint64_t done = 0;
+  while (done < size) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size - done, 1u << 30));
+    const ssize_t got = read(fd, buffer + done, want);
+    if (got <= 0) {
+      close(fd);
+      throw carlo::SystemError(path + ": short read");
+    }
+    done += static_cast<std::uint64_t>(got);
+  }
+  close(fd);
+}
+
+std::byte* fresh_memory(std::uint64_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw carlo::SystemError("mmap: " + std::string(std::strerror(errno)));
+  return static_cast<std::byte*>(p);
+}
+
+// This process's proportional set size in bytes.
+std::uint64_t pss_bytes() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (in >> key) {
+    if (key == "Pss:") {
+      in >> kib;
+      return kib * 1024;
+    }
+    std::getline(in, unit);
+  }
+  return 0;
+}
+
+// Reads every value so its pages are mapped into this rank (what a simulation would do).
+std::uint64_t touch_all(const carlo::RaggedView& v) {
+  const auto* p = static_cast<const std::uint64_t*>(v.values);
+  const std::uint64_t words = v.value_bytes() / 8;
+  std::uint64_t x = 0;
+  for (std::uint64_t i = 0; i < words; i += 512) x += p[i];  // one read per 4 KiB page
+  return x;
+}
+
+std::uint64_t pss_sum(const Runtime& rt) {
+  std::vector<std::uint64_t> pss = {pss_bytes()};
+  rt.reduce_sum(pss);
+  return pss[0];
+}
+
+void make_file(const std::string& path, std::uint64_t bytes, std::uint64_t rows) {
+  const std::uint64_t n = bytes / sizeof(double);
+  carlo::io::RaggedWriter::Options options;
+  options.overwrite = true;
+  carlo::io::RaggedWriter writer(path, carlo::DType::float64, n, options);
+  std::vector<double> row;
+  std::uint64_t written = 0;
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    const std::uint64_t length = i + 1 == rows ? n - written : n / rows;
+    row.resize(length);
+    for (std::uint64_t j = 0; j < length; ++j)
+      row[j] = static_cast<double>((written + j) % 1000) / 7;
+    writer.append_row(row.data(), length);
+    written += length;
+  }
+  writer.finish();
+}
+
+int run(const Runtime& rt, int argc, char** argv) {
+  std::string path;
+  std::string group = "/";
+  std::uint64_t make_bytes = 0;
+  std::uint64_t make_rows = 10000;
+  int repeat = 3;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--group" && i + 1 < argc) group = argv[++i];
+    else if (a == "--make" && i + 1 < argc) make_bytes = carlo::parse_size(argv[++i], "--make");
+    else if (a == "--rows" && i + 1 < argc) make_rows = carlo::parse_count(argv[++i], "--rows");
+    else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
+    else path = a;
+  }
+  if (path.empty())
+    throw carlo::InputError(
+        "usage: bench_load FILE.h5 [--group G] [--repeat N] [--make SIZE --rows R]");
+  const bool root = rt.world_rank() == 0;
+  if (make_bytes > 0 && root) make_file(path, make_bytes, make_rows);
+  rt.barrier();
+
+  const std::uint64_t size = file_size(path);
+  const carlo::io::RaggedInfo info = carlo::io::RaggedReader(path, group).info();
+  const std::uint64_t data_bytes =
+      (info.rows + 1) * sizeof(std::uint64_t) + info.n_values * carlo::dtype_size(info.dtype);
+  // Each figure is the best of `repeat` rounds: the machine is shared, and the best round is the
+  // one least disturbed by other work.
+  constexpr double kNone = 1e300;
+  double touched_s = kNone, fresh_s = kNone, allocate_s = kNone, window_s = kNone, mmap_s = kNone;
+  std::uint64_t window_pss = 0, mmap_pss = 0, sink = 0;
+  for (int round = 0; round < repeat; ++round) {
+    // References, rank 0 alone, while the others wait.
+    if (root) {
+      std::byte* buffer = fresh_memory(size);
+      read_file(path, buffer, size);  // warms the page cache and touches the buffer
+      auto t = Clock::now();
+      read_file(path, buffer, size);
+      touched_s = std::min(touched_s, seconds_since(t));
+      munmap(buffer, size);
+      buffer = fresh_memory(size);
+      t = Clock::now();
+      read_file(path, buffer, size);
+      fresh_s = std::min(fresh_s, seconds_since(t));
+      munmap(buffer, size);
+    }
+    // The segment's allocation alone (capacity check, window, page reservation), for the breakdown.
+    {
+      rt.barrier();
+      const auto t = Clock::now();
+      auto segment = carlo::transport::SharedSegment::allocate(rt, data_bytes + 64, "bench");
+      rt.barrier();
+      allocate_s = std::min(allocate_s, seconds_since(t));
+    }
+    rt.barrier();
+    auto t = Clock::now();
+    {
+      carlo::cli::SharedRagged data =
+          carlo::cli::load_shared_ragged(rt, path, group, ShareMode::window);
+      rt.barrier();
+      window_s = std::min(window_s, seconds_since(t));
+      sink += touch_all(data.view());
+      rt.barrier();
+      window_pss = pss_sum(rt);
+    }
+    rt.barrier();
+    t = Clock::now();
+    {
+      carlo::cli::SharedRagged data =
+          carlo::cli::load_shared_ragged(rt, path, group, ShareMode::mmap);
+      rt.barrier();
+      mmap_s = std::min(mmap_s, seconds_since(t));
+      sink += touch_all(data.view());
+      rt.barrier();
+      mmap_pss = pss_sum(rt);
+    }
+  }
+
+  if (root) {
+    const double mib = 1024.0 * 1024.0;
+    const double ranks = rt.world_size();
+    const double pss_target = 1.10 * static_cast<double>(data_bytes) + 40 * mib * ranks;
+    std::printf(
+        "file %s: %s on disk, data %s (%llu rows, %llu %s values); %d ranks, %d nodes; best of "
+        "%d\n",
+        path.c_str(), carlo::format_bytes(size).c_str(), carlo::format_bytes(data_bytes).c_str(),
+        static_cast<unsigned long long>(info.rows), static_cast<unsigned long long>(info.n_values),
+        std::string(carlo::dtype_name(info.dtype)).c_str(), rt.world_size(), rt.node_count(),
+        repeat);
+    std::printf("  read() into touched buffer (rank 0)  %7.3f s  %6.2f GB/s\n", touched_s,
+                gb_per_s(size, touched_s));
+    std::printf("  read() into fresh memory (rank 0)    %7.3f s  %6.2f GB/s\n", fresh_s,
+                gb_per_s(size, fresh_s));
+    std::printf("  window: allocate + reserve only      %7.3f s\n", allocate_s);
+    std::printf(
+        "  window load                          %7.3f s  %6.2f GB/s  ratio to fresh read %.2f "
+        "(target <= 1.20)\n",
+        window_s, gb_per_s(data_bytes, window_s), window_s / fresh_s);
+    std::printf("  window PSS sum, all ranks            %s  ratio to data %.3f; target %s: %s\n",
+                carlo::format_bytes(window_pss).c_str(),
+                static_cast<double>(window_pss) / static_cast<double>(data_bytes),
+                carlo::format_bytes(static_cast<std::uint64_t>(pss_target)).c_str(),
+                static_cast<double>(window_pss) <= pss_target ? "met" : "MISSED");
+    std::printf("  mmap ready                           %7.4f s  (target < 0.1 s: %s)\n", mmap_s,
+                mmap_s < 0.1 ? "met" : "MISSED");
+    std::printf("  mmap PSS sum, all ranks              %s  ratio to data %.3f\n",
+                carlo::format_bytes(mmap_pss).c_str(),
+                static_cast<double>(mmap_pss) / static_cast<double>(data_bytes));
+    std::printf("  (checksum %llu)\n", static_cast<unsigned long long>(sink % 1000));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Runtime rt(argc, argv);
+  try {
+    return run(rt, argc, argv);
+  } catch (const std::exception& e) {
+    if (rt.world_rank() == 0) std::fprintf(stderr, "bench_load: %s\n", e.what());
+    return 1;
+  }
+}

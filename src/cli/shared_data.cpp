@@ -1,0 +1,296 @@
+#include "cli/shared_data.h"
+
+#include <carlo/error.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace carlo::cli {
+
+namespace {
+
+std::string object_path(const std::string& group, const char* name) {
+  return group.empty() || group.back() != '/' ? group + "/" + name : group + name;
+}
+
+// Runs `step` on the ranks it concerns and turns a failure on any rank into the same exception
+// (type and message of the lowest failing rank) on every rank, so no rank is left waiting in a
+// collective the others will never reach.
+template <class F>
+void agreed(const transport::Runtime& rt, F&& step) {
+  std::string failure;
+  try {
+    step();
+  } catch (const InputError& e) {
+    failure = std::string("I") + e.what();
+  } catch (const std::exception& e) {
+    failure = std::string("S") + e.what();
+  }
+  const std::string first = rt.first_error(failure);
+  if (first.empty()) return;
+  if (first[0] == 'I') throw InputError(first.substr(1));
+  throw SystemError(first.substr(1));
+}
+
+// RaggedInfo travels from rank 0 to everyone as bytes.
+class Encoder {
+ public:
+  void u64(std::uint64_t v) {
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    bytes.insert(bytes.end(), p, p + sizeof v);
+  }
+  void str(const std::string& s) {
+    u64(s.size());
+    const auto* p = reinterpret_cast<const std::byte*>(s.data());
+    bytes.insert(bytes.end(), p, p + s.size());
+  }
+  std::vector<std::byte> bytes;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(const std::vector<std::byte>& bytes) : bytes_(bytes) {}
+  std::uint64_t u64() {
+    std::uint64_t v = 0;
+    take(&v, sizeof v);
+    return v;
+  }
+  std::string str() {
+    std::string s(u64(), '\0');
+    take(s.data(), s.size());
+    return s;
+  }
+
+ private:
+  void take(void* out, std::size_t n) {
+    if (at_ + n > bytes_.size())
+      throw SystemError("load_shared_ragged: truncated file description");
+    std::memcpy(out, bytes_.data() + at_, n);
+    at_ += n;
+  }
+  const std::vector<std::byte>& bytes_;
+  std::size_t at_ = 0;
+};
+
+std::vector<std::byte> encode(const io::RaggedInfo& info) {
+  Encoder e;
+  e.str(info.path);
+  e.str(info.group);
+  e.u64(static_cast<std::uint64_t>(info.dtype));
+  e.u64(info.rows);
+  e.u64(info.n_values);
+  e.u64(info.values_contiguous);
+  e.u64(info.values_file_offset);
+  e.u64(info.values_native_order);
+  e.str(info.values_layout);
+  e.u64(info.offsets_signed);
+  e.u64(info.has_format_attribute);
+  return std::move(e.bytes);
+}
+
+io::RaggedInfo decode(const std::vector<std::byte>& bytes) {
+  Decoder d(bytes);
+  io::RaggedInfo info;
+  info.path = d.str();
+  info.group = d.str();
+  info.dtype = static_cast<DType>(d.u64());
+  info.rows = d.u64();
+  info.n_values = d.u64();
+  info.values_contiguous = d.u64() != 0;
+  info.values_file_offset = d.u64();
+  info.values_native_order = d.u64() != 0;
+  info.values_layout = d.str();
+  info.offsets_signed = d.u64() != 0;
+  info.has_format_attribute = d.u64() != 0;
+  return info;
+}
+
+void check_mappable(const io::RaggedInfo& info, const std::string& values) {
+  if (info.n_values == 0) return;  // nothing to map
+  const std::string advice = ", cannot be memory-mapped; use --share window";
+  if (!info.values_contiguous)
+    throw InputError(values + ": values is " + info.values_layout + advice);
+  if (!info.values_native_order)
+    throw InputError(values + ": values is not in this machine's byte order" + advice);
+  if (info.values_file_offset % dtype_size(info.dtype) != 0)
+    throw InputError(values + ": values start at byte " + std::to_string(info.values_file_offset) +
+                     ", not aligned to " + std::to_string(dtype_size(info.dtype)) + " bytes" +
+                     advice);
+}
+
+std::uint64_t checked_product(std::uint64_t a, std::uint64_t b, const std::string& what) {
+  if (b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b)
+    throw InputError(what + ": size overflows 64 bits");
+  return a * b;
+}
+
+std::uint64_t round_up(std::uint64_t n, std::uint64_t to) { return (n + to - 1) / to * to; }
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+ShareMode parse_share_mode(std::string_view text) {
+  if (text == "window") return ShareMode::window;
+  if (text == "mmap") return ShareMode::mmap;
+  throw InputError("--share: '" + std::string(text) + "' is not one of window, mmap");
+}
+
+SharedRagged::~SharedRagged() { unmap(); }
+
+SharedRagged::SharedRagged(SharedRagged&& other) noexcept
+    : info(std::move(other.info)), segment_(std::move(other.segment_)),
+      values_offset_(other.values_offset_), mode_(other.mode_),
+      mapping_(std::exchange(other.mapping_, nullptr)),
+      mapping_bytes_(std::exchange(other.mapping_bytes_, 0)),
+      mapped_values_(std::exchange(other.mapped_values_, nullptr)) {}
+
+SharedRagged& SharedRagged::operator=(SharedRagged&& other) noexcept {
+  if (this != &other) {
+    unmap();
+    info = std::move(other.info);
+    segment_ = std::move(other.segment_);
+    values_offset_ = other.values_offset_;
+    mode_ = other.mode_;
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapping_bytes_ = std::exchange(other.mapping_bytes_, 0);
+    mapped_values_ = std::exchange(other.mapped_values_, nullptr);
+  }
+  return *this;
+}
+
+void SharedRagged::unmap() noexcept {
+  if (mapping_ != nullptr) munmap(mapping_, mapping_bytes_);
+  mapping_ = nullptr;
+  mapping_bytes_ = 0;
+  mapped_values_ = nullptr;
+}
+
+RaggedView SharedRagged::view() const {
+  RaggedView v;
+  if (segment_.data() == nullptr) return v;
+  v.offsets = reinterpret_cast<const std::uint64_t*>(segment_.data());
+  v.values = mode_ == ShareMode::mmap ? static_cast<const void*>(mapped_values_)
+                                      : static_cast<const void*>(segment_.data() + values_offset_);
+  v.rows = info.rows;
+  v.n_values = info.n_values;
+  v.dtype = info.dtype;
+  return v;
+}
+
+SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string& path,
+                                const std::string& group, ShareMode mode) {
+  const std::string values_name = path + ":" + object_path(group, "values");
+
+  // 1. Rank 0 alone checks the file, so a bad one is refused before any rank allocates.
+  std::optional<io::RaggedReader> reader;
+  std::vector<std::uint64_t> offsets;  // rank 0's validated copy
+  std::vector<std::byte> described;
+  agreed(rt, [&] {
+    if (rt.world_rank() != 0) return;
+    reader.emplace(path, group);
+    offsets.resize(reader->info().rows + 1);
+    reader->read_offsets(offsets);
+    if (mode == ShareMode::mmap) check_mappable(reader->info(), values_name);
+    described = encode(reader->info());
+  });
+  rt.broadcast(described, 0);
+
+  SharedRagged out;
+  out.mode_ = mode;
+  out.info = decode(described);
+  const io::RaggedInfo& info = out.info;
+  const std::uint64_t offsets_bytes = checked_product(info.rows + 1, sizeof(std::uint64_t),
+                                                      path + ":" + object_path(group, "offsets"));
+  const std::uint64_t value_bytes =
+      checked_product(info.n_values, dtype_size(info.dtype), values_name);
+  // Values start on a cache line, so vector loads over a row never straddle the offsets.
+  out.values_offset_ = mode == ShareMode::window ? round_up(offsets_bytes, 64) : 0;
+  const std::uint64_t segment_bytes =
+      mode == ShareMode::window ? out.values_offset_ + value_bytes : offsets_bytes;
+
+  // 2. One segment per node; capacity refused on every rank.
+  out.segment_ = transport::SharedSegment::allocate(rt, segment_bytes, values_name);
+
+  // 3. Each node leader reads the file itself (no inter-node broadcast of the data).
+  agreed(rt, [&] {
+    if (!rt.is_leader()) return;
+    if (!reader) {
+      reader.emplace(path, group);
+      const io::RaggedInfo& mine = reader->info();
+      if (mine.rows != info.rows || mine.n_values != info.n_values || mine.dtype != info.dtype)
+        throw InputError(path + ": changed while being loaded (rank " +
+                         std::to_string(rt.world_rank()) + " sees " + std::to_string(mine.rows) +
+                         " rows and " + std::to_string(mine.n_values) + " values, rank 0 saw " +
+                         std::to_string(info.rows) + " and " + std::to_string(info.n_values) + ")");
+    }
+    std::byte* base = out.segment_.writable();
+    std::span<std::uint64_t> shared_offsets(reinterpret_cast<std::uint64_t*>(base), info.rows + 1);
+    if (!offsets.empty()) std::memcpy(shared_offsets.data(), offsets.data(), offsets_bytes);
+    else reader->read_offsets(shared_offsets);
+    if (mode == ShareMode::window && info.n_values > 0) {
+      const io::RaggedInfo& mine = reader->info();
+      if (mine.values_contiguous && mine.values_native_order) {
+        // The bytes on disk are the values: let the kernel copy them into the window.
+        FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd.get() < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+        out.segment_.fill_from_file(fd.get(), mine.values_file_offset, out.values_offset_,
+                                    value_bytes);
+      } else {
+        reader->read_values(0, info.n_values, base + out.values_offset_);
+      }
+    }
+  });
+  reader.reset();
+  offsets = {};
+  out.segment_.seal();
+
+  // 4. mmap mode: every rank maps the values; the page cache holds the one copy per node.
+  if (mode == ShareMode::mmap && value_bytes > 0) {
+    agreed(rt, [&] {
+      FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd.get() < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+      struct stat st {};
+      if (fstat(fd.get(), &st) != 0) throw SystemError(path + ": fstat: " + std::strerror(errno));
+      const std::uint64_t end = info.values_file_offset + value_bytes;
+      if (static_cast<std::uint64_t>(st.st_size) < end)
+        throw InputError(values_name + ": file is truncated (values end at byte " +
+                         std::to_string(end) + ", the file has " + std::to_string(st.st_size) +
+                         ")");
+      const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+      const std::uint64_t start = info.values_file_offset / page * page;
+      const std::size_t length = static_cast<std::size_t>(end - start);
+      void* mapping =
+          mmap(nullptr, length, PROT_READ, MAP_SHARED, fd.get(), static_cast<off_t>(start));
+      if (mapping == MAP_FAILED) throw SystemError(values_name + ": mmap: " + std::strerror(errno));
+      out.mapping_ = mapping;
+      out.mapping_bytes_ = length;
+      out.mapped_values_ =
+          static_cast<const std::byte*>(mapping) + (info.values_file_offset - start);
+    });
+  }
+  return out;
+}
+
+}  // namespace carlo::cli

@@ -1,0 +1,238 @@
+// One read-only copy of a ragged array per node: every rank sees exactly the file's bytes, in a
+// window or a file mapping; each node has its own copy; the copy cannot be written; bad files and
+// impossible sizes are refused on every rank without a hang.
+#include "cli/shared_data.h"
+#include "mpi_test_env.h"
+#include "mpi_test_util.h"
+
+#include <carlo/error.h>
+#include <carlo/io/ragged_file.h>
+
+#include <gtest/gtest.h>
+
+#include <csetjmp>
+#include <csignal>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace carlo::cli {
+namespace {
+
+using test::Checksum;
+using test::rank0_value;
+using test::runtime;
+using test::SharedTempPath;
+
+// 1000 rows of float64, lengths 0..36 (so some rows are empty), value j of row i = i + j/64.
+constexpr std::uint64_t kRows = 1000;
+
+void write_groups(const std::string& path, io::RaggedWriter::Options options = {}) {
+  if (runtime().world_rank() == 0) {
+    std::uint64_t n_values = 0;
+    for (std::uint64_t i = 0; i < kRows; ++i) n_values += i % 37;
+    io::RaggedWriter writer(path, DType::float64, n_values, options);
+    std::vector<double> row;
+    for (std::uint64_t i = 0; i < kRows; ++i) {
+      row.resize(i % 37);
+      for (std::size_t j = 0; j < row.size(); ++j)
+        row[j] = static_cast<double>(i) + static_cast<double>(j) / 64;
+      writer.append_row(row.data(), row.size());
+    }
+    writer.finish();
+  }
+  runtime().barrier();
+}
+
+std::uint64_t checksum_of(const RaggedView& v) {
+  Checksum sum;
+  sum.add(v.offsets, (v.rows + 1) * sizeof(std::uint64_t));
+  sum.add(v.values, v.value_bytes());
+  return sum.value();
+}
+
+// The same checksum, computed by reading the file through the I/O layer alone.
+std::uint64_t checksum_of_file(const std::string& path) {
+  io::RaggedReader reader(path);
+  std::vector<std::uint64_t> offsets(reader.info().rows + 1);
+  reader.read_offsets(offsets);
+  std::vector<std::byte> values(reader.info().n_values * dtype_size(reader.info().dtype));
+  reader.read_values(0, reader.info().n_values, values.data());
+  Checksum sum;
+  sum.add(offsets.data(), offsets.size() * sizeof(std::uint64_t));
+  sum.add(values.data(), values.size());
+  return sum.value();
+}
+
+TEST(SharedData, WindowHoldsTheFilesBytesOnEveryRank) {
+  SharedTempPath path(runtime(), "window");
+  write_groups(path.str());
+  SharedRagged data = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  const RaggedView view = data.view();
+  ASSERT_EQ(view.rows, kRows);
+  ASSERT_EQ(view.dtype, DType::float64);
+  const std::uint64_t mine = checksum_of(view);
+  EXPECT_EQ(mine, checksum_of_file(path.str()));
+  EXPECT_EQ(mine, rank0_value(runtime(), mine));
+  EXPECT_EQ(view.row<double>(999).size(), 999u % 37);
+  EXPECT_EQ(view.row<double>(40)[2], 40.0 + 2.0 / 64);
+}
+
+TEST(SharedData, LeadersAndOtherRanksSeeTheSameBytesThroughDifferentMappings) {
+  SharedTempPath path(runtime(), "leaders");
+  write_groups(path.str());
+  SharedRagged data = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  const std::uint64_t mine = checksum_of(data.view());
+  // Sum, over the ranks, of (leader?, checksum matches the node leader's view of rank 0's).
+  std::vector<std::uint64_t> counts = {runtime().is_leader() ? 1u : 0u,
+                                       runtime().is_leader() ? 0u : 1u,
+                                       mine == rank0_value(runtime(), mine) ? 1u : 0u};
+  runtime().reduce_sum(counts);
+  if (runtime().world_rank() == 0) {
+    EXPECT_EQ(counts[0], static_cast<std::uint64_t>(runtime().node_count()));
+    EXPECT_EQ(counts[1],
+              static_cast<std::uint64_t>(runtime().world_size() - runtime().node_count()));
+    EXPECT_EQ(counts[2], static_cast<std::uint64_t>(runtime().world_size()));
+  }
+  // Values start 64-byte aligned after the offsets, offsets on a page boundary.
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data.view().offsets) % 4096, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data.view().values) % 64, 0u);
+}
+
+TEST(SharedData, EachNodeHasItsOwnSegment) {
+  transport::SharedSegment segment =
+      transport::SharedSegment::allocate(runtime(), sizeof(std::uint64_t), "node-id");
+  if (runtime().is_leader()) {
+    const auto id = static_cast<std::uint64_t>(runtime().node_index()) + 1000;
+    std::memcpy(segment.writable(), &id, sizeof id);
+  }
+  segment.seal();
+  std::uint64_t seen = 0;
+  std::memcpy(&seen, segment.data(), sizeof seen);
+  EXPECT_EQ(seen, static_cast<std::uint64_t>(runtime().node_index()) + 1000);
+  EXPECT_EQ(segment.size(), sizeof(std::uint64_t));
+}
+
+sigjmp_buf g_fault_jump;
+volatile std::sig_atomic_t g_faulted = 0;
+
+void on_fault(int) {
+  g_faulted = 1;
+  siglongjmp(g_fault_jump, 1);
+}
+
+// Writes `value` to `target` and reports whether the write faulted (SIGSEGV caught in-process:
+// forking an MPI process is not safe).
+bool write_faults(volatile std::uint64_t* target, std::uint64_t value) {
+  struct sigaction handler {
+  }, previous{};
+  handler.sa_handler = on_fault;
+  sigemptyset(&handler.sa_mask);
+  sigaction(SIGSEGV, &handler, &previous);
+  g_faulted = 0;
+  if (sigsetjmp(g_fault_jump, 1) == 0) *target = value;
+  sigaction(SIGSEGV, &previous, nullptr);
+  return g_faulted == 1;
+}
+
+TEST(SharedData, WritingIntoSealedDataFaultsOnEveryRank) {
+  SharedTempPath path(runtime(), "sealed");
+  write_groups(path.str());
+  SharedRagged data = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  const RaggedView view = data.view();
+  auto* offsets = const_cast<std::uint64_t*>(view.offsets);
+  auto* last_value =
+      const_cast<double*>(static_cast<const double*>(view.values)) + view.n_values - 1;
+  EXPECT_TRUE(write_faults(offsets + 1, 12345));
+  EXPECT_TRUE(write_faults(reinterpret_cast<volatile std::uint64_t*>(last_value), 0));
+  EXPECT_EQ(checksum_of(view), checksum_of_file(path.str()));
+}
+
+TEST(SharedData, MmapModeGivesTheSameBytes) {
+  SharedTempPath path(runtime(), "mmap");
+  write_groups(path.str());
+  SharedRagged window = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  SharedRagged mapped = load_shared_ragged(runtime(), path.str(), "/", ShareMode::mmap);
+  EXPECT_EQ(checksum_of(mapped.view()), checksum_of(window.view()));
+  EXPECT_NE(mapped.view().values, window.view().values);
+  EXPECT_TRUE(write_faults(
+      reinterpret_cast<volatile std::uint64_t*>(const_cast<void*>(mapped.view().values)), 0));
+}
+
+TEST(SharedData, MmapModeRefusesAChunkedCompressedFileOnEveryRank) {
+  SharedTempPath path(runtime(), "chunked");
+  io::RaggedWriter::Options options;
+  options.chunk_values = 256;
+  options.gzip_level = 4;
+  write_groups(path.str(), options);
+  std::string message;
+  try {
+    load_shared_ragged(runtime(), path.str(), "/", ShareMode::mmap);
+  } catch (const InputError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(
+      message,
+      path.str() + ":/values: values is chunked+gzip, cannot be memory-mapped; use --share window");
+}
+
+TEST(SharedData, WindowModeLoadsAChunkedCompressedFile) {
+  SharedTempPath path(runtime(), "chunked-window");
+  io::RaggedWriter::Options options;
+  options.chunk_values = 256;
+  options.gzip_level = 4;
+  write_groups(path.str(), options);
+  SharedRagged data = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  EXPECT_EQ(checksum_of(data.view()), checksum_of_file(path.str()));
+}
+
+TEST(SharedData, AMissingFileIsTheSameInputErrorOnEveryRank) {
+  const std::string path = "/nonexistent-dir/carlo-missing.h5";
+  std::string message;
+  try {
+    load_shared_ragged(runtime(), path, "/", ShareMode::window);
+  } catch (const InputError& e) {
+    message = e.what();
+  }
+  ASSERT_NE(message, "");
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  std::vector<std::byte> rank0(reinterpret_cast<const std::byte*>(message.data()),
+                               reinterpret_cast<const std::byte*>(message.data()) + message.size());
+  runtime().broadcast(rank0, 0);
+  EXPECT_EQ(message, std::string(reinterpret_cast<const char*>(rank0.data()), rank0.size()));
+}
+
+TEST(SharedData, AnAbsurdSizeIsRefusedOnEveryRankBeforeAllocating) {
+  std::string message;
+  try {
+    transport::SharedSegment::allocate(runtime(), std::uint64_t{1} << 60, "huge.h5:/values");
+  } catch (const InputError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message.rfind("huge.h5:/values: 1024.00 PiB ", 0), 0u) << message;
+  EXPECT_NE(message.find(" does not fit in this node's shared memory ("), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(" free in /dev/shm, "), std::string::npos) << message;
+  EXPECT_NE(message.find(" available)"), std::string::npos) << message;
+  // Every rank got here: the refusal left no rank behind in a collective.
+  EXPECT_TRUE(runtime().all_ok(true));
+}
+
+TEST(SharedData, AnEmptyArrayLoads) {
+  SharedTempPath path(runtime(), "empty");
+  if (runtime().world_rank() == 0) {
+    io::RaggedWriter writer(path.str(), DType::int32, 0, {});
+    writer.append_row(nullptr, 0);
+    writer.finish();
+  }
+  runtime().barrier();
+  SharedRagged window = load_shared_ragged(runtime(), path.str(), "/", ShareMode::window);
+  SharedRagged mapped = load_shared_ragged(runtime(), path.str(), "/", ShareMode::mmap);
+  EXPECT_EQ(window.view().rows, 1u);
+  EXPECT_EQ(window.view().n_values, 0u);
+  EXPECT_EQ(window.view().row_length(0), 0u);
+  EXPECT_EQ(mapped.view().row_length(0), 0u);
+}
+
+}  // namespace
+}  // namespace carlo::cli
