@@ -227,24 +227,25 @@ int run(const Args& args) {
   // apply: 0 no, 1 as the worker does (sched/run_loop.cpp), 2 prefetching 16 entries ahead.
   auto run_sim = [&](int apply) {
     carlo::TallyLog log;
-    log.entries.reserve(16384);
+    log.tallies.resize(1);
+    log.tallies[0].ones.reserve(16384);
     double steps = 0;
     for (std::uint64_t k = 0; k < args.tasks; ++k) {
       double obs = 0;
       carlo::Task task(next_task++, 1, 0, &obs, 1, &log, &specs);
       sim->run(task);
       steps += obs;
-      const auto& es = log.entries;
+      const auto& es = log.tallies[0].ones;
       if (apply == 1)
-        for (const auto& e : es) dense[e.bin] += e.count;
+        for (std::uint64_t bin : es) ++dense[bin];
       if (apply == 2) {
         constexpr std::size_t kAhead = 16;
         for (std::size_t i = 0; i < es.size(); ++i) {
-          if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead].bin], 1);
-          dense[es[i].bin] += es[i].count;
+          if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
+          ++dense[es[i]];
         }
       }
-      log.entries.clear();
+      log.clear();
     }
     return steps;
   };
@@ -256,8 +257,10 @@ int run(const Args& args) {
     double obs = 0;
     carlo::Task task(7, 1, 0, &obs, 1, &log, &specs);
     sim->run(task);
-    std::vector<std::uint64_t> want(info.rows, 0), got(info.rows, 0);
-    for (const auto& e : log.entries) want[e.bin] += e.count;
+    std::vector<std::vector<std::uint64_t>> wanted{std::vector<std::uint64_t>(info.rows, 0)};
+    log.add_to(wanted);
+    const auto& want = wanted[0];
+    std::vector<std::uint64_t> got(info.rows, 0);
     walk_dense<32>(g, 1, 7, 1000, continue_below, got.data());
     if (want != got)
       throw carlo::SystemError("bench_walk: the kernel copy disagrees with the simulation");

@@ -52,7 +52,7 @@ class ByteReader {
     const auto n = get<std::uint64_t>();
     if (n > (in_.size() - pos_) / sizeof(T)) throw SystemError(what_ + ": array length past the end");
     std::vector<T> v(static_cast<std::size_t>(n));
-    std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));
+    if (n > 0) std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));  // empty v: data() is null
     pos_ += n * sizeof(T);
     return v;
   }

@@ -195,8 +195,7 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
     for (const auto& a : acks) {
       auto it = pending.find(a.batch_id);
       if (it == pending.end()) continue;
-      if (a.accepted)
-        for (const auto& e : it->second.entries) tallies[e.tally][static_cast<std::size_t>(e.bin)] += e.count;
+      if (a.accepted) it->second.add_to(tallies);
       pending.erase(it);
     }
   };
@@ -264,7 +263,7 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
       send_cancelled(b.id);
       continue;
     }
-    if (!log.entries.empty()) pending.emplace(b.id, std::move(log));
+    if (!log.empty()) pending.emplace(b.id, std::move(log));
     channel.send(master_rank, tag_of(Tag::result), encode(r));
   }
   channel.send(master_rank, tag_of(Tag::stop), {});

@@ -40,16 +40,25 @@ BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies, const std::functi
         }
       }
       std::fill(scratch_.begin(), scratch_.end(), std::numeric_limits<double>::quiet_NaN());
-      const std::size_t log_mark = tallies.entries.size();
+      tallies.tallies.resize(specs_.size());
+      marks_.resize(specs_.size());
+      for (std::size_t k = 0; k < specs_.size(); ++k)
+        marks_[k] = {tallies.tallies[k].ones.size(), tallies.tallies[k].adds.size()};
+      auto roll_back = [&] {
+        for (std::size_t k = 0; k < specs_.size(); ++k) {
+          tallies.tallies[k].ones.resize(marks_[k].first);
+          tallies.tallies[k].adds.resize(marks_[k].second);
+        }
+      };
       Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_);
       try {
         sim_.run(task);
       } catch (const std::exception& e) {
-        tallies.entries.resize(log_mark);
+        roll_back();
         r.failures.push_back({idx, e.what()});
         continue;
       } catch (...) {
-        tallies.entries.resize(log_mark);
+        roll_back();
         r.failures.push_back({idx, "unknown exception"});
         continue;
       }

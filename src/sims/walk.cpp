@@ -31,7 +31,7 @@ class Walk final : public Simulation {
         return walk_detail::run_walks<T>(
             g_, walks_, continue_below_, [&](std::size_t lane) { return task.substream(lane); },
             [&](std::span<const std::uint64_t> nodes) {
-              for (const std::uint64_t node : nodes) task.tally(0, node);
+              task.tally_ones(0, nodes);
             });
       } else {
         throw TaskError("walk: values are not integers");  // refused at setup

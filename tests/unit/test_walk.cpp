@@ -64,11 +64,9 @@ TaskOutput run_task(carlo::Simulation& sim, std::uint64_t seed, std::uint64_t id
   carlo::Task task(id, seed, 0, &obs, 1, &log, &specs);
   sim.run(task);
   TaskOutput out;
-  out.visits.assign(static_cast<std::size_t>(specs.at(0).length), 0);
-  for (const auto& e : log.entries) {
-    EXPECT_EQ(e.tally, 0u);
-    out.visits.at(static_cast<std::size_t>(e.bin)) += e.count;
-  }
+  std::vector<std::vector<std::uint64_t>> dense{std::vector<std::uint64_t>(static_cast<std::size_t>(specs.at(0).length), 0)};
+  log.add_to(dense);
+  out.visits = std::move(dense[0]);
   out.steps = obs;
   return out;
 }

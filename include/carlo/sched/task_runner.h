@@ -28,6 +28,7 @@ class TaskRunner {
   std::vector<std::string> names_;
   std::vector<TallySpec> specs_;
   std::vector<double> scratch_;
+  std::vector<std::pair<std::size_t, std::size_t>> marks_;  ///< log sizes before the current task
 };
 
 }  // namespace carlo::sched
