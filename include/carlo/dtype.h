@@ -37,12 +37,33 @@ decltype(auto) visit_dtype(DType t, F&& f) {
 /// The DType of a C++ element type, at compile time.
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<double>() { return DType::float64; }
-template <> constexpr DType dtype_of<float>() { return DType::float32; }
-template <> constexpr DType dtype_of<std::int64_t>() { return DType::int64; }
-template <> constexpr DType dtype_of<std::int32_t>() { return DType::int32; }
-template <> constexpr DType dtype_of<std::uint32_t>() { return DType::uint32; }
-template <> constexpr DType dtype_of<std::int8_t>() { return DType::int8; }
-template <> constexpr DType dtype_of<std::uint8_t>() { return DType::uint8; }
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::float64;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::float32;
+}
+template <>
+constexpr DType dtype_of<std::int64_t>() {
+  return DType::int64;
+}
+template <>
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::int32;
+}
+template <>
+constexpr DType dtype_of<std::uint32_t>() {
+  return DType::uint32;
+}
+template <>
+constexpr DType dtype_of<std::int8_t>() {
+  return DType::int8;
+}
+template <>
+constexpr DType dtype_of<std::uint8_t>() {
+  return DType::uint8;
+}
 
 }  // namespace carlo

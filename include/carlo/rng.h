@@ -1,8 +1,8 @@
 #pragma once
 /// \file
-/// Per-task random streams (DESIGN §4). Stream(seed, task, substream) is a pure function of its key:
-/// the same (seed, task id) gives the same numbers on any rank, in any order, on a retry or after a
-/// restart.
+/// Per-task random streams (DESIGN §4). Stream(seed, task, substream) is a pure function of its
+/// key: the same (seed, task id) gives the same numbers on any rank, in any order, on a retry or
+/// after a restart.
 ///
 /// How: Philox4x64-10 (Random123, counter-based) maps the key (seed, task) and the counter
 /// (substream) to 256 random bits, which seed a xoshiro256++ generator that produces the draws.
@@ -20,7 +20,8 @@ namespace carlo {
 __extension__ using uint128_t = unsigned __int128;
 
 /// out = Philox4x64-10(counter, key): the one call into Random123. Defined in src/core/rng.cpp.
-void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4], std::uint64_t out[4]) noexcept;
+void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4],
+                   std::uint64_t out[4]) noexcept;
 
 class Stream {
  public:

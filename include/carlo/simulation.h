@@ -10,9 +10,9 @@
 /// It reports per-task scalar observations and adds integer counts into tallies. MPI and HDF5 are
 /// never visible here.
 ///
-/// Contract for reproducibility (DESIGN §4): `run(task)` must be a pure function of the options, the
-/// data, the task id and the numbers drawn from `task.rng()`. A task that throws is retried with the
-/// same stream; what it observed or tallied before throwing is discarded.
+/// Contract for reproducibility (DESIGN §4): `run(task)` must be a pure function of the options,
+/// the data, the task id and the numbers drawn from `task.rng()`. A task that throws is retried
+/// with the same stream; what it observed or tallied before throwing is discarded.
 ///
 /// Threading: carlo calls one instance from one thread at a time; a simulation may keep scratch
 /// buffers as members.
@@ -96,7 +96,7 @@ struct TallySpec {
 /// bytes each.
 struct TallyLog {
   struct PerTally {
-    std::vector<std::uint64_t> ones;                            ///< bins that got +1, one entry each
+    std::vector<std::uint64_t> ones;  ///< bins that got +1, one entry each
     std::vector<std::pair<std::uint64_t, std::uint64_t>> adds;  ///< (bin, count) for other counts
   };
   std::vector<PerTally> tallies;  ///< one per TallySpec
@@ -141,9 +141,11 @@ class Task {
   Stream& rng() noexcept { return rng_; }
   /// An independent extra stream of this task (e.g. one per interleaved walker).
   Stream substream(std::uint64_t k) const noexcept { return Stream(seed_, id_, k + 1); }
-  /// Sets observation `index` (in the order of `Simulation::observation_names`). Unset ones are NaN.
+  /// Sets observation `index` (in the order of `Simulation::observation_names`). Unset ones are
+  /// NaN.
   void observe(std::size_t index, double value) {
-    if (index >= n_obs_) throw TaskError("observation index " + std::to_string(index) + " out of range");
+    if (index >= n_obs_)
+      throw TaskError("observation index " + std::to_string(index) + " out of range");
     obs_[index] = value;
   }
   /// Adds `count` to bin `bin` of tally `tally` (in the order of `Simulation::tally_specs`).
@@ -166,7 +168,8 @@ class Task {
  private:
   void check_bin(std::size_t tally, std::uint64_t bin) const {
     if (tally >= specs_->size() || bin >= (*specs_)[tally].length)
-      throw TaskError("tally " + std::to_string(tally) + " bin " + std::to_string(bin) + " out of range");
+      throw TaskError("tally " + std::to_string(tally) + " bin " + std::to_string(bin) +
+                      " out of range");
   }
   std::uint64_t id_;
   std::uint64_t seed_;
@@ -228,6 +231,6 @@ class Registry {
 
 /// In a plugin, registers its simulations:
 ///   CARLO_PLUGIN(registry) { registry.add(carlo::SimulationInfo{...}); }
-#define CARLO_PLUGIN(registry_param)                                             \
-  extern "C" const char* carlo_plugin_abi() { return CARLO_PLUGIN_ABI; }        \
+#define CARLO_PLUGIN(registry_param)                                     \
+  extern "C" const char* carlo_plugin_abi() { return CARLO_PLUGIN_ABI; } \
   extern "C" void carlo_plugin_register(carlo::Registry& registry_param)

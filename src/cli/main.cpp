@@ -12,7 +12,8 @@ namespace carlo::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "carlo " CARLO_VERSION " - MPI Monte Carlo runner over node-shared ragged arrays\n"
+    "carlo " CARLO_VERSION
+    " - MPI Monte Carlo runner over node-shared ragged arrays\n"
     "\n"
     "usage:\n"
     "  carlo gen groups --rows R --bytes SIZE [--dtype float64] --seed S -o groups.h5\n"

@@ -3,8 +3,8 @@
 #include <carlo/error.h>
 
 #include <chrono>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -41,7 +41,8 @@ std::string first_difference(const std::string& saved, const std::string& now) {
   };
   for (const auto& [k, v] : b) {
     const std::string* old = find(a, k);
-    if (!old || *old != v) return k + ": the checkpoint has '" + (old ? *old : "(none)") + "', this run has '" + v + "'";
+    if (!old || *old != v)
+      return k + ": the checkpoint has '" + (old ? *old : "(none)") + "', this run has '" + v + "'";
   }
   for (const auto& [k, v] : a)
     if (!find(b, k)) return k + ": the checkpoint has '" + v + "', this run has none";
@@ -64,11 +65,13 @@ std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum
 
 RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
   std::error_code ec;
-  const bool have_ckpt = fs::exists(c.output + ".ckpt", ec) || fs::exists(c.output + ".journal", ec);
+  const bool have_ckpt =
+      fs::exists(c.output + ".ckpt", ec) || fs::exists(c.output + ".journal", ec);
   const bool have_out = fs::exists(c.output, ec);
   if (!c.resume) {
     if ((have_out || have_ckpt) && !c.force)
-      throw InputError(c.output + ": output exists (use --resume to continue it, or --force to overwrite)");
+      throw InputError(c.output +
+                       ": output exists (use --resume to continue it, or --force to overwrite)");
     return Start::fresh;
   }
   if (have_ckpt) return Start::resume;
@@ -76,8 +79,8 @@ RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
   if (io::is_results_file(c.output) && io::read_results_info(c.output).state == "complete")
     return Start::already_complete;
   if (c.force) return Start::fresh;
-  throw InputError(c.output + ": --resume: not a finished results file and no checkpoint (" + c.output +
-                   ".ckpt) to continue from (use --force to start over)");
+  throw InputError(c.output + ": --resume: not a finished results file and no checkpoint (" +
+                   c.output + ".ckpt) to continue from (use --force to start over)");
 }
 
 RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs,
@@ -91,7 +94,8 @@ RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std:
 void RunPersistence::start_fresh() {
   std::error_code ec;
   fs::remove(checkpoint_path(), ec);
-  journal_ = std::make_unique<sched::JournalWriter>(journal_path(), fingerprint_, static_cast<std::uint32_t>(n_obs_));
+  journal_ = std::make_unique<sched::JournalWriter>(journal_path(), fingerprint_,
+                                                    static_cast<std::uint32_t>(n_obs_));
   ck_.runs = 1;
   ck_.journal_offset = journal_->offset();
   write(ck_);  // so even a crash before the first snapshot counts its runs
@@ -112,28 +116,32 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
       throw InputError(checkpoint_path() + ": cannot resume, the simulation's tallies differ");
     for (std::size_t k = 0; k < specs_.size(); ++k)
       if (ck.tallies[k].size() != specs_[k].length)
-        throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name + " changed length");
+        throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name +
+                         " changed length");
   }
   const bool have_journal = fs::exists(journal_path(), ec);
   // Without tallies every journalled result stands on its own; with them only those the last
   // checkpoint's tally snapshot covers (later ones run again, identically).
   const bool all_count = specs_.empty();
   const std::string fresh_journal = journal_path() + ".new";
-  auto next = std::make_unique<sched::JournalWriter>(fresh_journal, fingerprint_, static_cast<std::uint32_t>(n_obs_));
+  auto next = std::make_unique<sched::JournalWriter>(fresh_journal, fingerprint_,
+                                                     static_cast<std::uint32_t>(n_obs_));
   std::uint64_t restored = 0;
   sched::JournalContents contents;
   if (have_journal) {
-    contents = sched::read_journal(journal_path(), [&](const sched::JournalResult& r, std::uint64_t end) {
-      if (!all_count && !(have_ckpt && end <= ck.journal_offset && r.batch_end <= ck.horizon)) return;
-      for (const auto& p : r.pieces) {
-        m.restore(p.first, p.count, p.values, n_obs_);
-        w.write_observations(p.first, p.count, p.values);
-        restored += p.count;
-      }
-      for (const auto& [t, a] : r.attempts) m.restore_attempts(t, a);
-      for (const auto& f : r.failures) m.restore_failure(f.task, f.attempts, f.message);
-      next->result(r);
-    });
+    contents =
+        sched::read_journal(journal_path(), [&](const sched::JournalResult& r, std::uint64_t end) {
+          if (!all_count && !(have_ckpt && end <= ck.journal_offset && r.batch_end <= ck.horizon))
+            return;
+          for (const auto& p : r.pieces) {
+            m.restore(p.first, p.count, p.values, n_obs_);
+            w.write_observations(p.first, p.count, p.values);
+            restored += p.count;
+          }
+          for (const auto& [t, a] : r.attempts) m.restore_attempts(t, a);
+          for (const auto& f : r.failures) m.restore_failure(f.task, f.attempts, f.message);
+          next->result(r);
+        });
     if (contents.fingerprint != fingerprint_)
       throw InputError(journal_path() + ": cannot resume, the run differs: " +
                        first_difference(contents.fingerprint, fingerprint_));
@@ -162,7 +170,8 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
       sched::JournalResult q;
       q.worker = -1;
       q.batch_end = it->first + 1;
-      q.pieces.push_back({it->first, 1, std::vector<double>(n_obs_, std::numeric_limits<double>::quiet_NaN())});
+      q.pieces.push_back(
+          {it->first, 1, std::vector<double>(n_obs_, std::numeric_limits<double>::quiet_NaN())});
       q.failures.push_back({it->first, it->second, m.failures().at(it->first).message});
       next->result(q);
       ++quarantined;
@@ -188,7 +197,8 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   std::ostringstream s;
   s << "resumed (run " << ck_.runs << "): " << restored << " tasks restored";
   if (!in_flight.empty()) s << ", " << in_flight.size() << " were in flight when the last run died";
-  if (quarantined) s << ", " << quarantined << " quarantined after " << c_.max_crashes << " crashes";
+  if (quarantined)
+    s << ", " << quarantined << " quarantined after " << c_.max_crashes << " crashes";
   if (!suspects.empty()) s << ", " << suspects.size() << " suspects run first, one at a time";
   return s.str();
 }
@@ -196,7 +206,8 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
 void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& master) {
   hooks.assigned = [this](int w, const sched::Batch& b) { journal_->assign(w, b); };
   hooks.released = [this](int w, std::uint64_t id) { journal_->release(w, id); };
-  hooks.accepted = [this, &master](int w, const sched::BatchResult& r, const sched::Master::Outcome& out) {
+  hooks.accepted = [this, &master](int w, const sched::BatchResult& r,
+                                   const sched::Master::Outcome& out) {
     sched::JournalResult jr;
     jr.worker = w;
     jr.batch_id = r.batch_id;
@@ -212,7 +223,8 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
       jr.pieces.push_back(std::move(piece));
     }
     jr.attempts = out.retried_done;
-    for (const auto& [t, a] : out.final_failures) jr.failures.push_back({t, a, master.failures().at(t).message});
+    for (const auto& [t, a] : out.final_failures)
+      jr.failures.push_back({t, a, master.failures().at(t).message});
     journal_->result(jr);
   };
   hooks.snapshot_every = c_.checkpoint_every;
@@ -239,7 +251,8 @@ void RunPersistence::write(sched::Checkpoint ck) {
   ++checkpoints_;
 }
 
-void RunPersistence::final_checkpoint(const sched::Master& m, const std::vector<std::vector<std::uint64_t>>& totals) {
+void RunPersistence::final_checkpoint(const sched::Master& m,
+                                      const std::vector<std::vector<std::uint64_t>>& totals) {
   sched::Checkpoint ck = ck_;
   ck.journal_offset = journal_->offset();
   ck.horizon = m.horizon();

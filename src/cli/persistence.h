@@ -25,7 +25,8 @@ class RunPersistence {
   /// resumable (unless --force), naming the file.
   static Start decide(const RunConfig& c);
 
-  RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs, std::vector<TallySpec> specs);
+  RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs,
+                 std::vector<TallySpec> specs);
 
   std::string journal_path() const { return c_.output + ".journal"; }
   std::string checkpoint_path() const { return c_.output + ".ckpt"; }
@@ -41,7 +42,8 @@ class RunPersistence {
   /// Tallies of the results restored from an earlier run (zeros for a fresh one).
   const std::vector<std::vector<std::uint64_t>>& base_tallies() const noexcept { return base_; }
   /// After an interrupt: a checkpoint covering everything accepted (tallies = base + this run's).
-  void final_checkpoint(const sched::Master& m, const std::vector<std::vector<std::uint64_t>>& totals);
+  void final_checkpoint(const sched::Master& m,
+                        const std::vector<std::vector<std::uint64_t>>& totals);
   /// After a finished run: the journal and checkpoint are no longer needed.
   void remove_files();
   double checkpoint_seconds() const noexcept { return checkpoint_seconds_; }

@@ -16,7 +16,8 @@ void PluginSet::load(const std::string& path, Registry& registry) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = dlerror();
-    throw InputError(path + ": cannot load plugin (" + std::string(why ? why : "unknown error") + ")");
+    throw InputError(path + ": cannot load plugin (" + std::string(why ? why : "unknown error") +
+                     ")");
   }
   handles_.push_back(handle);
   using AbiFn = const char* (*)();
@@ -29,8 +30,8 @@ void PluginSet::load(const std::string& path, Registry& registry) {
                      "; define the simulations with CARLO_PLUGIN)");
   const std::string theirs = abi();
   if (theirs != CARLO_PLUGIN_ABI)
-    throw InputError(path + ": plugin built against " + theirs + ", but this carlo is " + CARLO_PLUGIN_ABI +
-                     " (rebuild the plugin against this carlo)");
+    throw InputError(path + ": plugin built against " + theirs + ", but this carlo is " +
+                     CARLO_PLUGIN_ABI + " (rebuild the plugin against this carlo)");
   reg(registry);
 }
 

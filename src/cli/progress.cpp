@@ -10,7 +10,8 @@
 
 namespace carlo::cli {
 
-Progress::Progress(bool quiet, double every) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1), every_(every) {}
+Progress::Progress(bool quiet, double every)
+    : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1), every_(every) {}
 
 std::uint64_t node_memory_used() {
   std::ifstream in("/proc/meminfo");
@@ -42,10 +43,13 @@ std::string Progress::line(const ProgressState& s) const {
   const double rate = s.seconds > 0 ? static_cast<double>(resolved) / s.seconds : 0;
   const double eta = rate > 0 ? static_cast<double>(s.total - resolved) / rate : -1;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%llu/%llu tasks (%.1f%%)  %.4g tasks/s  elapsed %s  ETA %s  retries %llu  failed %llu  node mem %s",
-                static_cast<unsigned long long>(resolved), static_cast<unsigned long long>(s.total), 100 * frac, rate,
-                duration(s.seconds).c_str(), eta < 0 ? "?" : duration(eta).c_str(),
-                static_cast<unsigned long long>(s.retries), static_cast<unsigned long long>(s.failed),
+  std::snprintf(buf, sizeof buf,
+                "%llu/%llu tasks (%.1f%%)  %.4g tasks/s  elapsed %s  ETA %s  retries %llu  failed "
+                "%llu  node mem %s",
+                static_cast<unsigned long long>(resolved), static_cast<unsigned long long>(s.total),
+                100 * frac, rate, duration(s.seconds).c_str(),
+                eta < 0 ? "?" : duration(eta).c_str(), static_cast<unsigned long long>(s.retries),
+                static_cast<unsigned long long>(s.failed),
                 format_bytes(node_memory_used()).c_str());
   if (!tty_) return buf;
   const int width = 24;

@@ -109,7 +109,8 @@ ProgressState progress_of(const sched::Master& m, double seconds) {
 
 std::string format_estimate(const io::Summary& s) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%.10g +- %.3g (stderr; sd %.4g, 95%% of tasks in [%.6g, %.6g], n=%llu)", s.mean,
+  std::snprintf(buf, sizeof buf,
+                "%.10g +- %.3g (stderr; sd %.4g, 95%% of tasks in [%.6g, %.6g], n=%llu)", s.mean,
                 s.stderr_, s.sd, s.p2_5, s.p97_5, static_cast<unsigned long long>(s.count));
   return buf;
 }
@@ -138,7 +139,8 @@ int run(transport::Runtime& rt, const Args& args) {
   rt.broadcast(start_bytes);
   start = static_cast<RunPersistence::Start>(start_bytes.at(0));
   if (start == RunPersistence::Start::already_complete) {
-    if (root && !c.quiet) std::fprintf(stderr, "carlo: %s is already complete; nothing to resume\n", c.output.c_str());
+    if (root && !c.quiet)
+      std::fprintf(stderr, "carlo: %s is already complete; nothing to resume\n", c.output.c_str());
     return 0;
   }
   SharedRagged data;
@@ -160,10 +162,11 @@ int run(transport::Runtime& rt, const Args& args) {
       if (it == names.end()) {
         std::string have;
         for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-        throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" + c.target->observation +
-                         "' (it has: " + have + ")");
+        throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" +
+                         c.target->observation + "' (it has: " + have + ")");
       }
-      target = sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value, c.target->relative};
+      target = sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value,
+                                   c.target->relative};
     }
   });
   // Provenance of the data, for the results file and for refusing to resume on other data.
@@ -173,9 +176,11 @@ int run(transport::Runtime& rt, const Args& args) {
     std::error_code ec;
     meta.data_size = std::filesystem::file_size(c.data, ec);
     const auto mt = std::filesystem::last_write_time(c.data, ec);
-    meta.data_mtime =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::file_clock::to_sys(mt).time_since_epoch()).count();
-    meta.data_checksum = "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
+    meta.data_mtime = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::file_clock::to_sys(mt).time_since_epoch())
+                          .count();
+    meta.data_checksum =
+        "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
   }
   std::optional<io::ResultsWriter> writer;
   std::optional<RunPersistence> persist;
@@ -246,14 +251,17 @@ int run(transport::Runtime& rt, const Args& args) {
 
   int code = 0;
   if (root) {
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // With a stderr target the file keeps the prefix [0, final_end); otherwise all --tasks (a
     // --task-range part leaves the tasks outside its range pending).
     const std::uint64_t kept = c.target && !interrupted ? master->final_end() : c.tasks;
     // Interrupted with a stderr target: only results below the decided horizon are final.
-    const std::uint64_t done_below = interrupted ? std::min<std::uint64_t>(master->horizon(), c.tasks) : c.tasks;
+    const std::uint64_t done_below =
+        interrupted ? std::min<std::uint64_t>(master->horizon(), c.tasks) : c.tasks;
     for (std::size_t k = 0; k < tallies.size(); ++k)
-      for (std::size_t i = 0; i < tallies[k].size(); ++i) tallies[k][i] += persist->base_tallies()[k][i];
+      for (std::size_t i = 0; i < tallies[k].size(); ++i)
+        tallies[k][i] += persist->base_tallies()[k][i];
     if (interrupted) persist->final_checkpoint(*master, tallies);
     meta.simulation = c.sim;
     meta.seed = c.seed;
@@ -280,7 +288,8 @@ int run(transport::Runtime& rt, const Args& args) {
 
     const auto& failed = master->failures();
     const auto& retried = master->retried();
-    auto status = [&](std::uint64_t first, std::uint64_t count, io::TaskState* st, std::uint8_t* attempts) {
+    auto status = [&](std::uint64_t first, std::uint64_t count, io::TaskState* st,
+                      std::uint8_t* attempts) {
       for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t t = first + i;
         if (auto f = failed.find(t); f != failed.end()) {
@@ -299,32 +308,41 @@ int run(transport::Runtime& rt, const Args& args) {
     std::vector<io::Failure> failures;
     for (const auto& [t, f] : failed)
       if (t < kept) failures.push_back({t, f.attempts, f.message});
+    if (kept < c.tasks) writer->keep_prefix(kept);
     writer->finish(status, tallies, failures, meta, interrupted ? "partial" : "complete");
     writer.reset();
     if (!interrupted) persist->remove_files();
     std::vector<io::TimelineEntry> timeline;
     timeline.reserve(master->timeline().size());
-    for (const auto& b : master->timeline()) timeline.push_back({b.worker, b.tasks, b.start, b.end});
+    for (const auto& b : master->timeline())
+      timeline.push_back({b.worker, b.tasks, b.start, b.end});
     io::write_timeline(c.output, timeline);
 
     if (!c.quiet) {
       char line[256];
-      std::snprintf(line, sizeof line, "%llu tasks done, %zu failed in %.2f s (%.4g tasks/s on %d ranks, %d nodes) -> %s",
-                    static_cast<unsigned long long>(master->tasks_done()), failures.size(), wall,
-                    meta.tasks_per_second, rt.world_size(), rt.node_count(), c.output.c_str());
+      std::snprintf(
+          line, sizeof line,
+          "%llu tasks done, %zu failed in %.2f s (%.4g tasks/s on %d ranks, %d nodes) -> %s",
+          static_cast<unsigned long long>(master->tasks_done()), failures.size(), wall,
+          meta.tasks_per_second, rt.world_size(), rt.node_count(), c.output.c_str());
       std::string closing = line;
       if (interrupted)
-        closing = "INTERRUPTED: " + closing + "\ncarlo: checkpoint written; run the same command with --resume to continue";
+        closing = "INTERRUPTED: " + closing +
+                  "\ncarlo: checkpoint written; run the same command with --resume to continue";
       if (c.target)
-        closing += master->target_met() ? "\ncarlo: stderr target met after " + std::to_string(kept) + " tasks"
-                                        : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
+        closing +=
+            master->target_met()
+                ? "\ncarlo: stderr target met after " + std::to_string(kept) + " tasks"
+                : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
       const auto results = io::read_results_info(c.output);
-      for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size(); ++k)
-        closing += "\ncarlo: " + results.observation_names[k] + " = " + format_estimate(results.summaries[k]);
+      for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size();
+           ++k)
+        closing += "\ncarlo: " + results.observation_names[k] + " = " +
+                   format_estimate(results.summaries[k]);
       for (const auto& f : failures)
         if (&f - failures.data() < 5)
-          closing += "\ncarlo: task " + std::to_string(f.task) + " failed after " + std::to_string(f.attempts) +
-                     " attempts: " + f.message;
+          closing += "\ncarlo: task " + std::to_string(f.task) + " failed after " +
+                     std::to_string(f.attempts) + " attempts: " + f.message;
       Progress(false, c.progress_every).finish(progress_of(*master, wall), closing);
     }
     code = interrupted ? 3 : failures.empty() ? 0 : 2;

@@ -16,29 +16,44 @@ namespace {
 
 po::options_description run_options() {
   po::options_description d("Run options");
-  d.add_options()
-      ("help,h", "show this help (with --sim: the simulation's options too)")
-      ("sim", po::value<std::string>(), "simulation to run (see the list below)")
-      ("data", po::value<std::string>(), "ragged-array HDF5 file the simulation reads")
-      ("group", po::value<std::string>()->default_value("/"), "HDF5 group holding values and offsets")
-      ("tasks", po::value<std::string>(), "number of tasks (e.g. 100000, 1e6, 10k); the ceiling with --target-stderr")
-      ("seed", po::value<std::string>(), "seed of the counter-based random streams")
-      ("task-range", po::value<std::string>(), "run only tasks A..B-1 of the --tasks (A:B); parts merge with `carlo merge`")
-      ("output,o", po::value<std::string>(), "results file to write")
-      ("force", po::bool_switch(), "overwrite an existing results file")
-      ("batch", po::value<std::string>()->default_value("auto"), "tasks per batch: a number, or auto")
-      ("max-retries", po::value<std::string>()->default_value("3"), "retries of a failing task before it is recorded as failed")
-      ("task-timeout", po::value<double>()->default_value(0), "seconds a batch may run past its expected time before an idle rank takes it too (0: off)")
-      ("target-stderr", po::value<std::string>(), "stop when NAME's standard error is at most X: NAME=X, or NAME=X% of |mean|")
-      ("check-every", po::value<std::string>()->default_value("1000"), "with --target-stderr: check at multiples of this many tasks")
-      ("progress-every", po::value<double>()->default_value(10), "seconds between progress lines when not on a terminal")
-      ("quiet,q", po::bool_switch(), "no progress output")
-      ("share", po::value<std::string>()->default_value("window"), "how a node shares the data: window (MPI shared memory) or mmap (map the file)")
-      ("resume", po::bool_switch(), "continue an interrupted run from its checkpoint (starts afresh if there is none; a finished run is left as is)")
-      ("checkpoint-every", po::value<double>()->default_value(60), "seconds between checkpoints (also written at once on SIGTERM, SIGINT or SIGUSR1)")
-      ("max-crashes", po::value<std::string>()->default_value("2"), "a task in flight when the job died in this many runs is quarantined as failed")
-      ("plugin", po::value<std::vector<std::string>>()->composing(), "shared library with more simulations (repeatable)")
-      ("config", po::value<std::string>(), "INI file with any of these options (the command line wins)");
+  d.add_options()("help,h", "show this help (with --sim: the simulation's options too)")(
+      "sim", po::value<std::string>(), "simulation to run (see the list below)")(
+      "data", po::value<std::string>(), "ragged-array HDF5 file the simulation reads")(
+      "group", po::value<std::string>()->default_value("/"),
+      "HDF5 group holding values and offsets")(
+      "tasks", po::value<std::string>(),
+      "number of tasks (e.g. 100000, 1e6, 10k); the ceiling with --target-stderr")(
+      "seed", po::value<std::string>(), "seed of the counter-based random streams")(
+      "task-range", po::value<std::string>(),
+      "run only tasks A..B-1 of the --tasks (A:B); parts merge with `carlo merge`")(
+      "output,o", po::value<std::string>(), "results file to write")(
+      "force", po::bool_switch(), "overwrite an existing results file")(
+      "batch", po::value<std::string>()->default_value("auto"),
+      "tasks per batch: a number, or auto")(
+      "max-retries", po::value<std::string>()->default_value("3"),
+      "retries of a failing task before it is recorded as failed")(
+      "task-timeout", po::value<double>()->default_value(0),
+      "seconds a batch may run past its expected time before an idle rank takes it too (0: off)")(
+      "target-stderr", po::value<std::string>(),
+      "stop when NAME's standard error is at most X: NAME=X, or NAME=X% of |mean|")(
+      "check-every", po::value<std::string>()->default_value("1000"),
+      "with --target-stderr: check at multiples of this many tasks")(
+      "progress-every", po::value<double>()->default_value(10),
+      "seconds between progress lines when not on a terminal")("quiet,q", po::bool_switch(),
+                                                               "no progress output")(
+      "share", po::value<std::string>()->default_value("window"),
+      "how a node shares the data: window (MPI shared memory) or mmap (map the file)")(
+      "resume", po::bool_switch(),
+      "continue an interrupted run from its checkpoint (starts afresh if there is none; a finished "
+      "run is left as is)")(
+      "checkpoint-every", po::value<double>()->default_value(60),
+      "seconds between checkpoints (also written at once on SIGTERM, SIGINT or SIGUSR1)")(
+      "max-crashes", po::value<std::string>()->default_value("2"),
+      "a task in flight when the job died in this many runs is quarantined as failed")(
+      "plugin", po::value<std::vector<std::string>>()->composing(),
+      "shared library with more simulations (repeatable)")(
+      "config", po::value<std::string>(),
+      "INI file with any of these options (the command line wins)");
   return d;
 }
 
@@ -49,13 +64,19 @@ po::options_description sim_options(const SimulationInfo& info) {
   for (const auto& o : decl.decls()) {
     switch (o.kind) {
       case OptionSet::Kind::integer:
-        d.add_options()(o.name.c_str(), po::value<std::int64_t>()->default_value(std::stoll(o.default_value)), o.help.c_str());
+        d.add_options()(o.name.c_str(),
+                        po::value<std::int64_t>()->default_value(std::stoll(o.default_value)),
+                        o.help.c_str());
         break;
       case OptionSet::Kind::real:
-        d.add_options()(o.name.c_str(), po::value<double>()->default_value(std::stod(o.default_value), o.default_value), o.help.c_str());
+        d.add_options()(
+            o.name.c_str(),
+            po::value<double>()->default_value(std::stod(o.default_value), o.default_value),
+            o.help.c_str());
         break;
       case OptionSet::Kind::text:
-        d.add_options()(o.name.c_str(), po::value<std::string>()->default_value(o.default_value), o.help.c_str());
+        d.add_options()(o.name.c_str(), po::value<std::string>()->default_value(o.default_value),
+                        o.help.c_str());
         break;
       case OptionSet::Kind::flag:
         d.add_options()(o.name.c_str(), po::bool_switch(), o.help.c_str());
@@ -70,7 +91,8 @@ std::string sim_list(const Registry& registry) {
   s << "Simulations:\n";
   for (const auto& name : registry.names()) {
     const auto* info = registry.find(name);
-    s << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << info->summary << "\n";
+    s << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << info->summary
+      << "\n";
   }
   return s.str();
 }
@@ -93,7 +115,8 @@ std::optional<TargetSpec> parse_target(const std::string& text) {
   } catch (const std::exception&) {
     throw InputError("--target-stderr: '" + text + "' has no valid number after '='");
   }
-  if (!(t.value > 0) || !std::isfinite(t.value)) throw InputError("--target-stderr: the target must be positive");
+  if (!(t.value > 0) || !std::isfinite(t.value))
+    throw InputError("--target-stderr: the target must be positive");
   if (t.relative) t.value /= 100.0;
   return t;
 }
@@ -136,7 +159,8 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     const SimulationInfo* info = nullptr;
     if (!sim_name.empty()) {
       info = registry.find(sim_name);
-      if (!info) throw InputError("unknown simulation '" + sim_name + "' (" + sim_list(registry) + ")");
+      if (!info)
+        throw InputError("unknown simulation '" + sim_name + "' (" + sim_list(registry) + ")");
     }
     po::options_description all;
     all.add(general);
@@ -144,7 +168,8 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
 
     if (first.count("help")) {
       std::ostringstream h;
-      h << "usage: carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 [options]\n\n";
+      h << "usage: carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 "
+           "[options]\n\n";
       if (info) h << info->name << ": " << info->summary << "\n\n" << sim_options(*info) << "\n";
       h << general << "\n" << sim_list(registry);
       parsed.help = h.str();
@@ -177,7 +202,8 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
       c.first_task = parse_count(r->substr(0, colon), "--task-range");
       c.end_task = parse_count(r->substr(colon + 1), "--task-range");
       if (c.first_task >= c.end_task || c.end_task > c.tasks)
-        throw InputError("--task-range " + *r + ": needs A < B <= --tasks (" + std::to_string(c.tasks) + ")");
+        throw InputError("--task-range " + *r + ": needs A < B <= --tasks (" +
+                         std::to_string(c.tasks) + ")");
     }
     c.output = need("output");
     if (auto* d = get<std::string>(vm, "data")) c.data = *d;
@@ -201,7 +227,9 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     c.check_every = parse_count(*get<std::string>(vm, "check-every"), "--check-every");
     if (c.check_every == 0) throw InputError("--check-every must be at least 1");
     if (c.target && (c.first_task != 0 || c.end_task != c.tasks))
-      throw InputError("--target-stderr and --task-range cannot be combined (the stopping point depends on all tasks)");
+      throw InputError(
+          "--target-stderr and --task-range cannot be combined (the stopping point depends on all "
+          "tasks)");
     c.progress_every = vm["progress-every"].as<double>();
     if (!(c.progress_every > 0)) throw InputError("--progress-every must be positive");
     c.quiet = vm["quiet"].as<bool>();
@@ -219,7 +247,9 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     if (info->declare_options) info->declare_options(decl);
     for (const auto& o : decl.decls()) {
       switch (o.kind) {
-        case OptionSet::Kind::integer: c.sim_options.set(o.name, vm[o.name].as<std::int64_t>()); break;
+        case OptionSet::Kind::integer:
+          c.sim_options.set(o.name, vm[o.name].as<std::int64_t>());
+          break;
         case OptionSet::Kind::real: c.sim_options.set(o.name, vm[o.name].as<double>()); break;
         case OptionSet::Kind::text: c.sim_options.set(o.name, vm[o.name].as<std::string>()); break;
         case OptionSet::Kind::flag: c.sim_options.set(o.name, vm[o.name].as<bool>()); break;

@@ -20,10 +20,11 @@ struct TargetSpec {
 
 struct RunConfig {
   std::string sim;
-  std::string data;       ///< "" when the simulation takes none
+  std::string data;  ///< "" when the simulation takes none
   std::string group = "/";
   std::uint64_t tasks = 0;
-  std::uint64_t first_task = 0;  ///< --task-range A:B runs tasks [A, B) of the `tasks` (default all)
+  std::uint64_t first_task =
+      0;  ///< --task-range A:B runs tasks [A, B) of the `tasks` (default all)
   std::uint64_t end_task = 0;
   std::uint64_t seed = 0;
   std::string output;

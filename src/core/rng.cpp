@@ -4,7 +4,8 @@
 
 namespace carlo {
 
-void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4], std::uint64_t out[4]) noexcept {
+void philox4x64_10(const std::uint64_t key[2], const std::uint64_t counter[4],
+                   std::uint64_t out[4]) noexcept {
   r123::Philox4x64 gen;
   const r123::Philox4x64::ctr_type c = {{counter[0], counter[1], counter[2], counter[3]}};
   const r123::Philox4x64::key_type k = {{key[0], key[1]}};

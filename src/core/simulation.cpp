@@ -14,7 +14,8 @@ std::string real_text(double v) {
 }  // namespace
 
 OptionSet& OptionSet::add_int(std::string name, std::int64_t default_value, std::string help) {
-  decls_.push_back({std::move(name), Kind::integer, std::to_string(default_value), std::move(help)});
+  decls_.push_back(
+      {std::move(name), Kind::integer, std::to_string(default_value), std::move(help)});
   return *this;
 }
 OptionSet& OptionSet::add_real(std::string name, double default_value, std::string help) {

@@ -78,7 +78,8 @@ std::uint64_t parse_count(std::string_view text, std::string_view what) {
   else if (suffix == "m") mult = 1e6L;
   else if (suffix == "g") mult = 1e9L;
   else
-    throw InputError(std::string(what) + ": '" + std::string(text) + "' is not a count (use e.g. 1000, 10k, 1e6)");
+    throw InputError(std::string(what) + ": '" + std::string(text) +
+                     "' is not a count (use e.g. 1000, 10k, 1e6)");
   return to_u64(number * mult, text, what);
 }
 

@@ -173,6 +173,7 @@ struct ResultsWriter::Impl {
   std::vector<h5::Id> observations;
   std::vector<TallySpec> tallies;
   std::uint64_t tasks = 0;
+  std::uint64_t keep = UINT64_MAX;  ///< keep_prefix()
   bool finished = false;
 };
 
@@ -229,6 +230,13 @@ ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
 
 const std::string& ResultsWriter::path() const noexcept { return impl_->path; }
 
+void ResultsWriter::keep_prefix(std::uint64_t n) {
+  if (n > impl_->tasks)
+    throw std::invalid_argument(impl_->path + ": keep_prefix(" + std::to_string(n) + ") past " +
+                                std::to_string(impl_->tasks) + " tasks");
+  impl_->keep = n;
+}
+
 void ResultsWriter::write_observations(std::uint64_t first, std::uint64_t count,
                                        std::span<const double> values) {
   Impl& m = *impl_;
@@ -263,21 +271,20 @@ void ResultsWriter::finish(const StatusSource& status,
                                   std::to_string(tallies[k].size()) + " bins, declared " +
                                   std::to_string(m.tallies[k].length));
 
-  // A run stopped by a stderr target keeps exactly tasks [0, meta.tasks): the per-task datasets
-  // shrink to that prefix (chunked datasets may shrink within their maximum size).
-  if (meta.tasks < m.tasks) {
+  // A run stopped by a stderr target keeps exactly tasks [0, keep): the per-task datasets shrink
+  // to that prefix (chunked datasets may shrink within their maximum size).
+  if (m.keep < m.tasks) {
     h5::ErrorSilencer quiet;
-    const hsize_t n = meta.tasks;
+    const hsize_t n = m.keep;
     for (const auto& obs : m.observations)
-      h5::check(H5Dset_extent(obs, &n), m.path + ":/observations: cannot shrink to " + std::to_string(n));
+      h5::check(H5Dset_extent(obs, &n),
+                m.path + ":/observations: cannot shrink to " + std::to_string(n));
     for (const char* name : {"/tasks/status", "/tasks/attempts"})
-      h5::check(H5Dset_extent(h5::open_dataset(m.file, name), &n), m.path + ":" + name + ": cannot shrink");
+      h5::check(H5Dset_extent(h5::open_dataset(m.file, name), &n),
+                m.path + ":" + name + ": cannot shrink");
     h5::write_attr(m.file, "tasks_requested", m.tasks);
-    m.tasks = meta.tasks;
+    m.tasks = m.keep;
     h5::write_attr(m.file, "tasks", m.tasks);
-  } else if (meta.tasks > m.tasks) {
-    throw std::invalid_argument(m.path + ": finish with " + std::to_string(meta.tasks) + " tasks, created with " +
-                                std::to_string(m.tasks));
   }
 
   // Task status, in pieces. Observations of tasks that are not done become NaN, so the file
@@ -408,7 +415,8 @@ ResultsInfo read_results_info(const std::string& path) {
   meta.end_time = h5::read_attr_string(file, "end_time").value_or("");
   meta.wall_seconds = h5::read_attr_double(file, "wall_seconds").value_or(0);
   meta.tasks_per_second = h5::read_attr_double(file, "tasks_per_second").value_or(0);
-  for (const char* name : {"compute_seconds", "retries", "reissued_batches", "batches", "tasks_requested"})
+  for (const char* name :
+       {"compute_seconds", "retries", "reissued_batches", "batches", "tasks_requested"})
     if (auto v = h5::read_attr_double(file, name)) meta.metrics.emplace_back(name, *v);
   if (h5::object_type(file, "/options") == H5O_TYPE_GROUP) {
     h5::Id g = h5::open_group(file, "/options");

@@ -3,7 +3,6 @@
 
 #include "sched/bytes.h"
 
-
 namespace carlo::sched {
 
 std::vector<std::byte> encode(const AssignMessage& m) {

@@ -50,7 +50,8 @@ class ByteReader {
   template <class T>
   std::vector<T> get_array() {
     const auto n = get<std::uint64_t>();
-    if (n > (in_.size() - pos_) / sizeof(T)) throw SystemError(what_ + ": array length past the end");
+    if (n > (in_.size() - pos_) / sizeof(T))
+      throw SystemError(what_ + ": array length past the end");
     std::vector<T> v(static_cast<std::size_t>(n));
     if (n > 0) std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));  // empty v: data() is null
     pos_ += n * sizeof(T);
@@ -73,7 +74,6 @@ class ByteReader {
   std::string what_;
   std::size_t pos_ = 0;
 };
-
 
 /// FNV-1a, 64 bit: enough to tell a torn or garbled record from a whole one.
 inline std::uint64_t fnv1a(std::span<const std::byte> bytes) noexcept {

@@ -7,20 +7,26 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
-#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace carlo::sched {
 namespace {
 
 constexpr std::uint32_t kRecordMagic = 0x4a4c5243;  // "CRLJ"
-enum RecordType : std::uint32_t { header = 1, assigned = 2, accepted = 3, released = 4, stopped = 5 };
+enum RecordType : std::uint32_t {
+  header = 1,
+  assigned = 2,
+  accepted = 3,
+  released = 4,
+  stopped = 5
+};
 constexpr char kCheckpointMagic[8] = {'C', 'A', 'R', 'L', 'O', 'C', 'K', '1'};
 
 std::string errno_text() { return std::strerror(errno); }
@@ -39,7 +45,8 @@ void write_all(int fd, const std::byte* data, std::size_t n, const std::string& 
 
 }  // namespace
 
-JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint, std::uint32_t n_obs)
+JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint,
+                             std::uint32_t n_obs)
     : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InputError(path + ": cannot create journal: " + errno_text());
@@ -112,7 +119,9 @@ void JournalWriter::rename_to(const std::string& path) {
   path_ = path;
 }
 
-JournalContents read_journal(const std::string& path, const std::function<void(const JournalResult&, std::uint64_t)>& on_result) {
+JournalContents read_journal(
+    const std::string& path,
+    const std::function<void(const JournalResult&, std::uint64_t)>& on_result) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read journal");
   JournalContents c;
@@ -122,8 +131,8 @@ JournalContents read_journal(const std::string& path, const std::function<void(c
   while (true) {
     std::uint32_t magic = 0, type = 0;
     std::uint64_t len = 0;
-    if (!in.read(reinterpret_cast<char*>(&magic), 4) || !in.read(reinterpret_cast<char*>(&type), 4) ||
-        !in.read(reinterpret_cast<char*>(&len), 8))
+    if (!in.read(reinterpret_cast<char*>(&magic), 4) ||
+        !in.read(reinterpret_cast<char*>(&type), 4) || !in.read(reinterpret_cast<char*>(&len), 8))
       break;
     if (magic != kRecordMagic || len > (std::uint64_t{1} << 40)) break;
     std::vector<std::byte> payload(static_cast<std::size_t>(len));
@@ -151,7 +160,9 @@ JournalContents read_journal(const std::string& path, const std::function<void(c
       res.worker = r.get<std::int32_t>();
       res.batch_id = r.get<std::uint64_t>();
       auto& q = held[res.worker];
-      q.erase(std::remove_if(q.begin(), q.end(), [&](const Batch& b) { return b.id == res.batch_id; }), q.end());
+      q.erase(
+          std::remove_if(q.begin(), q.end(), [&](const Batch& b) { return b.id == res.batch_id; }),
+          q.end());
       if (type == accepted) {
         res.batch_end = r.get<std::uint64_t>();
         const auto np = r.get<std::uint64_t>();
@@ -220,7 +231,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw SystemError(tmp + ": cannot create checkpoint: " + errno_text());
   try {
-    write_all(fd, reinterpret_cast<const std::byte*>(kCheckpointMagic), sizeof kCheckpointMagic, tmp);
+    write_all(fd, reinterpret_cast<const std::byte*>(kCheckpointMagic), sizeof kCheckpointMagic,
+              tmp);
     const std::uint64_t len = payload.size();
     write_all(fd, reinterpret_cast<const std::byte*>(&len), sizeof len, tmp);
     write_all(fd, payload.data(), payload.size(), tmp);

@@ -6,11 +6,13 @@ namespace {
 
 class LocalEndpoint final : public Channel {
  public:
-  LocalEndpoint(std::vector<std::unique_ptr<LocalHub::Mailbox>>& boxes, int rank) : boxes_(boxes), rank_(rank) {}
+  LocalEndpoint(std::vector<std::unique_ptr<LocalHub::Mailbox>>& boxes, int rank)
+      : boxes_(boxes), rank_(rank) {}
   int rank() const override { return rank_; }
   int size() const override { return static_cast<int>(boxes_.size()); }
   void send(int dest, int tag, std::vector<std::byte> payload) override {
-    if (dest < 0 || dest >= size()) throw SystemError("local channel: no rank " + std::to_string(dest));
+    if (dest < 0 || dest >= size())
+      throw SystemError("local channel: no rank " + std::to_string(dest));
     auto& box = *boxes_[static_cast<std::size_t>(dest)];
     {
       std::lock_guard lock(box.mutex);
@@ -49,6 +51,8 @@ LocalHub::LocalHub(int size) {
   for (int i = 0; i < size; ++i) boxes_.push_back(std::make_unique<Mailbox>());
 }
 
-std::unique_ptr<Channel> LocalHub::endpoint(int rank) { return std::make_unique<LocalEndpoint>(boxes_, rank); }
+std::unique_ptr<Channel> LocalHub::endpoint(int rank) {
+  return std::make_unique<LocalEndpoint>(boxes_, rank);
+}
 
 }  // namespace carlo::sched

@@ -38,13 +38,15 @@ std::vector<Batch> Master::fill(int w, double now) {
 std::uint64_t Master::auto_batch_size(int w) const {
   if (cfg_.fixed_batch) return cfg_.fixed_batch;
   const double est = sec_per_task_ > 0 ? cfg_.target_batch_seconds / sec_per_task_ : 1.0;
-  const std::uint64_t grown = std::max<std::uint64_t>(1, 4 * last_size_[static_cast<std::size_t>(w)]);
+  const std::uint64_t grown =
+      std::max<std::uint64_t>(1, 4 * last_size_[static_cast<std::size_t>(w)]);
   auto size = static_cast<std::uint64_t>(std::clamp(est, 1.0, 16.0 * 1024 * 1024));
   size = std::min(size, grown);
   // Guided self-scheduling: never take more than a share of what is left, so every worker has
   // work until the end and all finish together.
   const std::uint64_t remaining = cfg_.end - next_fresh_;
-  const std::uint64_t share = std::max<std::uint64_t>(1, remaining / (2 * static_cast<std::uint64_t>(cfg_.workers)));
+  const std::uint64_t share =
+      std::max<std::uint64_t>(1, remaining / (2 * static_cast<std::uint64_t>(cfg_.workers)));
   return std::max<std::uint64_t>(1, std::min(size, share));
 }
 
@@ -66,7 +68,8 @@ std::optional<Batch> Master::next_batch(int w, double now) {
   // 1. Retries first, on a worker other than the one that failed them (if there is another).
   if (!retry_queue_.empty()) {
     Batch b;
-    const std::uint64_t limit = cfg_.fixed_batch ? cfg_.fixed_batch : std::max<std::uint64_t>(1, auto_batch_size(w));
+    const std::uint64_t limit =
+        cfg_.fixed_batch ? cfg_.fixed_batch : std::max<std::uint64_t>(1, auto_batch_size(w));
     for (auto it = retry_queue_.begin(); it != retry_queue_.end() && b.ranges.size() < limit;) {
       if (it->avoid == w && cfg_.workers > 1) {
         ++it;
@@ -131,7 +134,8 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
       if (h.empty()) {  // nobody computes it any more: its tasks go back in line
         if (it->second.probation) suspect_out_ = false;
         for (const auto& rg : it->second.batch.ranges)
-          for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t) retry_queue_.push_front({t, rg.attempt, -1});
+          for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
+            retry_queue_.push_front({t, rg.attempt, -1});
         started_at_.erase(it->first);
         outstanding_.erase(it);
       }
@@ -150,12 +154,14 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
   out.accepted = true;
 
   const std::uint64_t n = o.batch.size();
-  if (r.n_tasks != n) throw SystemError("scheduler: result of batch " + std::to_string(r.batch_id) +
-                                        " has " + std::to_string(r.n_tasks) + " tasks, expected " + std::to_string(n));
+  if (r.n_tasks != n)
+    throw SystemError("scheduler: result of batch " + std::to_string(r.batch_id) + " has " +
+                      std::to_string(r.n_tasks) + " tasks, expected " + std::to_string(n));
   timeline_.push_back({w, n, began, now});
   measured_seconds_ += r.seconds;
   measured_tasks_ += n;
-  sec_per_task_ = measured_seconds_ / static_cast<double>(std::max<std::uint64_t>(1, measured_tasks_));
+  sec_per_task_ =
+      measured_seconds_ / static_cast<double>(std::max<std::uint64_t>(1, measured_tasks_));
 
   // Which tasks failed, and which of those get another attempt.
   std::vector<bool> retry_mask(static_cast<std::size_t>(n), false);
@@ -197,7 +203,8 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
     close_piece(rg.first + rg.count);
   }
 
-  for (const auto& rg : o.batch.ranges) out.batch_end = std::max(out.batch_end, rg.first + rg.count);
+  for (const auto& rg : o.batch.ranges)
+    out.batch_end = std::max(out.batch_end, rg.first + rg.count);
   if (cfg_.target) {
     feed_target(r, o.batch, retry_mask);
     held_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, out.batch_end});
@@ -235,7 +242,8 @@ bool Master::is_resolved(std::uint64_t t) const {
   return t >= it->first && t < it->second;
 }
 
-void Master::feed_target(const BatchResult& r, const Batch& b, const std::vector<bool>& retry_mask) {
+void Master::feed_target(const BatchResult& r, const Batch& b,
+                         const std::vector<bool>& retry_mask) {
   const std::size_t k = cfg_.target->observation;
   if (k >= r.n_observations) throw SystemError("scheduler: target observation index out of range");
   const double* obs = r.observations.data() + k * r.n_tasks;
@@ -276,7 +284,8 @@ void Master::advance_prefix() {
       if (n_ >= 2) {
         const double sd = std::sqrt(sumsq_ / static_cast<double>(n_ - 1));
         const double se = sd / std::sqrt(static_cast<double>(n_));
-        met = cfg_.target->relative ? se <= cfg_.target->value * std::fabs(sum_) : se <= cfg_.target->value;
+        met = cfg_.target->relative ? se <= cfg_.target->value * std::fabs(sum_)
+                                    : se <= cfg_.target->value;
       }
       if (met) {
         target_met_ = true;
@@ -320,30 +329,35 @@ void Master::check_finished() {
   if (finished_) release_acks();
 }
 
-void Master::restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values, std::size_t n_obs) {
+void Master::restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values,
+                     std::size_t n_obs) {
   if (count == 0) return;
   if (first < cfg_.first || first + count > cfg_.end)
-    throw InputError("resume: restored tasks " + std::to_string(first) + ".." + std::to_string(first + count) +
-                     " lie outside this run's tasks");
+    throw InputError("resume: restored tasks " + std::to_string(first) + ".." +
+                     std::to_string(first + count) + " lie outside this run's tasks");
   mark_resolved(first, count);
   done_ += count;
   next_fresh_ = std::max(next_fresh_, cfg_.first);
   if (cfg_.target) {
     const std::size_t k = cfg_.target->observation;
-    if (values.size() != n_obs * count || k >= n_obs) throw SystemError("resume: observation count mismatch");
+    if (values.size() != n_obs * count || k >= n_obs)
+      throw SystemError("resume: observation count mismatch");
     target_values_[first] =
         std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(k * count),
                             values.begin() + static_cast<std::ptrdiff_t>((k + 1) * count));
   }
 }
 
-void Master::restore_failure(std::uint64_t task, std::uint32_t attempts, const std::string& message) {
+void Master::restore_failure(std::uint64_t task, std::uint32_t attempts,
+                             const std::string& message) {
   if (!failed_.count(task) && done_ > 0) --done_;  // restore() counted it as done
   failed_[task] = FinalFailure{attempts, message};
   attempts_.erase(task);
 }
 
-void Master::restore_attempts(std::uint64_t task, std::uint32_t attempts) { attempts_[task] = attempts; }
+void Master::restore_attempts(std::uint64_t task, std::uint32_t attempts) {
+  attempts_[task] = attempts;
+}
 
 void Master::quarantine(std::uint64_t task, std::uint32_t crashes) {
   if (task < cfg_.first || task >= cfg_.end || is_resolved(task)) return;

@@ -65,10 +65,12 @@ class MasterLoop {
       else
         for (std::size_t k = 0; k < t.size(); ++k)
           for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
-      if (--snapshot_waiting_ == 0 && hooks_.snapshot_done) hooks_.snapshot_done(std::move(snapshot_sum_));
+      if (--snapshot_waiting_ == 0 && hooks_.snapshot_done)
+        hooks_.snapshot_done(std::move(snapshot_sum_));
       return;
     }
-    if (msg.tag != tag_of(Tag::result)) throw SystemError("master: unexpected message tag " + std::to_string(msg.tag));
+    if (msg.tag != tag_of(Tag::result))
+      throw SystemError("master: unexpected message tag " + std::to_string(msg.tag));
     // Late results after the end (or an interrupt) are dropped: the stop already carried the
     // workers' last acks, so accepting one now would record a result whose tallies nobody keeps.
     if (m_.finished() || stopping_) return;
@@ -130,10 +132,12 @@ class MasterLoop {
 
 }  // namespace
 
-bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks) {
+bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink,
+                const MasterHooks& hooks) {
   MasterLoop loop(master, remote, local, sink, hooks);
   const int workers = master.workers();
-  if (workers != std::max(1, remote.size())) throw SystemError("master: worker count does not match the channel");
+  if (workers != std::max(1, remote.size()))
+    throw SystemError("master: worker count does not match the channel");
   for (int w = 0; w < workers; ++w) loop.top_up(w);
 
   bool interrupted = false;
@@ -152,7 +156,8 @@ bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sin
       for (int v = 0; v < workers; ++v)
         if (master.holding(v) == 0) loop.top_up(v);
     }
-    if (hooks.snapshot_every > 0 && t - last_snapshot >= hooks.snapshot_every && !loop.snapshot_pending()) {
+    if (hooks.snapshot_every > 0 && t - last_snapshot >= hooks.snapshot_every &&
+        !loop.snapshot_pending()) {
       last_snapshot = t;
       loop.start_snapshot();
     }
@@ -183,7 +188,8 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
                 std::vector<std::vector<std::uint64_t>>& tallies) {
   const auto& specs = runner.tally_specs();
   tallies.resize(specs.size());
-  for (std::size_t k = 0; k < specs.size(); ++k) tallies[k].assign(static_cast<std::size_t>(specs[k].length), 0);
+  for (std::size_t k = 0; k < specs.size(); ++k)
+    tallies[k].assign(static_cast<std::size_t>(specs[k].length), 0);
 
   std::deque<Batch> queue;
   std::map<std::uint64_t, TallyLog> pending;  // tallies of results not yet acknowledged
@@ -215,7 +221,8 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
       if (id == current) {
         cancel_current = true;
       } else {
-        auto it = std::find_if(queue.begin(), queue.end(), [&](const Batch& b) { return b.id == id; });
+        auto it =
+            std::find_if(queue.begin(), queue.end(), [&](const Batch& b) { return b.id == id; });
         if (it != queue.end()) {
           queue.erase(it);
           send_cancelled(id);

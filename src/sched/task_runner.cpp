@@ -9,7 +9,8 @@ namespace carlo::sched {
 TaskRunner::TaskRunner(Simulation& sim, std::uint64_t seed)
     : sim_(sim), seed_(seed), names_(sim.observation_names()), specs_(sim.tally_specs()) {}
 
-BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies, const std::function<bool()>& should_stop) {
+BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
+                            const std::function<bool()>& should_stop) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   BatchResult r;

@@ -65,9 +65,11 @@ SimulationInfo bootstrap_info() {
   info.declare_options = [](OptionSet& o) {
     o.add_int("rows-per-task", 64, "rows (groups) each task resamples, chosen with replacement");
   };
-  info.create = [](const OptionValues& opts, const RaggedView& data) -> std::unique_ptr<Simulation> {
+  info.create = [](const OptionValues& opts,
+                   const RaggedView& data) -> std::unique_ptr<Simulation> {
     const auto k = opts.get_int("rows-per-task");
-    if (k < 1) throw InputError("--rows-per-task must be at least 1 (got " + std::to_string(k) + ")");
+    if (k < 1)
+      throw InputError("--rows-per-task must be at least 1 (got " + std::to_string(k) + ")");
     bool any = false;
     for (std::uint64_t i = 0; i < data.rows && !any; ++i) any = data.row_length(i) > 0;
     if (!any) throw InputError("bootstrap: the data has no non-empty row to resample");

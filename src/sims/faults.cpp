@@ -24,15 +24,15 @@ std::set<std::uint64_t> parse_ids(const std::string& text, const std::string& op
 }
 
 struct FaultConfig {
-  std::set<std::uint64_t> fail;          // throw on every attempt
-  std::set<std::uint64_t> flaky;         // throw on attempts < flaky_attempts
+  std::set<std::uint64_t> fail;   // throw on every attempt
+  std::set<std::uint64_t> flaky;  // throw on attempts < flaky_attempts
   std::uint32_t flaky_attempts = 1;
-  double fail_prob = 0;                  // throw with this probability, per attempt
-  double sleep_ms = 0;                   // every task
-  std::set<std::uint64_t> stall;         // sleep stall_ms the first time this rank runs them
+  double fail_prob = 0;           // throw with this probability, per attempt
+  double sleep_ms = 0;            // every task
+  std::set<std::uint64_t> stall;  // sleep stall_ms the first time this rank runs them
   double stall_ms = 0;
-  std::uint64_t work = 0;                // uniform draws per task (CPU work)
-  std::set<std::uint64_t> crash;         // kill the process (SIGSEGV)
+  std::uint64_t work = 0;         // uniform draws per task (CPU work)
+  std::set<std::uint64_t> crash;  // kill the process (SIGSEGV)
 };
 
 class Faults final : public Simulation {
@@ -61,7 +61,9 @@ class Faults final : public Simulation {
   }
 
  private:
-  static void sleep(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
+  static void sleep(double ms) {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
+  }
   FaultConfig c_;
   std::unordered_set<std::uint64_t> stalled_;
 };

@@ -36,7 +36,8 @@ SimulationInfo pi_info() {
   };
   info.create = [](const OptionValues& opts, const RaggedView&) -> std::unique_ptr<Simulation> {
     const auto n = opts.get_int("samples-per-task");
-    if (n < 1) throw InputError("--samples-per-task must be at least 1 (got " + std::to_string(n) + ")");
+    if (n < 1)
+      throw InputError("--samples-per-task must be at least 1 (got " + std::to_string(n) + ")");
     return std::make_unique<Pi>(static_cast<std::uint64_t>(n));
   };
   return info;

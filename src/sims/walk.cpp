@@ -30,9 +30,7 @@ class Walk final : public Simulation {
       if constexpr (std::is_integral_v<T>) {
         return walk_detail::run_walks<T>(
             g_, walks_, continue_below_, [&](std::size_t lane) { return task.substream(lane); },
-            [&](std::span<const std::uint64_t> nodes) {
-              task.tally_ones(0, nodes);
-            });
+            [&](std::span<const std::uint64_t> nodes) { task.tally_ones(0, nodes); });
       } else {
         throw TaskError("walk: values are not integers");  // refused at setup
       }

@@ -13,9 +13,9 @@ namespace carlo::sched {
 namespace {
 
 struct RunOutput {
-  std::vector<double> value, task;   // observations by task id
-  std::vector<int> stores;           // how often each task was stored
-  std::vector<std::uint64_t> hits;   // tally summed over workers
+  std::vector<double> value, task;  // observations by task id
+  std::vector<int> stores;          // how often each task was stored
+  std::vector<std::uint64_t> hits;  // tally summed over workers
   std::map<std::uint64_t, FinalFailure> failures;
   std::map<std::uint64_t, std::uint32_t> retried;
   std::uint64_t final_end = 0;
@@ -45,7 +45,9 @@ OptionValues fault_options(std::map<std::string, OptionValues::Value> overrides 
   OptionValues v;
   for (const auto& d : decl.decls()) {
     switch (d.kind) {
-      case OptionSet::Kind::integer: v.set(d.name, std::int64_t{std::stoll(d.default_value)}); break;
+      case OptionSet::Kind::integer:
+        v.set(d.name, std::int64_t{std::stoll(d.default_value)});
+        break;
       case OptionSet::Kind::real: v.set(d.name, std::stod(d.default_value)); break;
       case OptionSet::Kind::text: v.set(d.name, d.default_value); break;
       case OptionSet::Kind::flag: v.set(d.name, false); break;
@@ -55,7 +57,8 @@ OptionValues fault_options(std::map<std::string, OptionValues::Value> overrides 
   return v;
 }
 
-RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts, std::uint64_t seed = 7) {
+RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts,
+                     std::uint64_t seed = 7) {
   cfg.workers = workers;
   RunOutput out;
   const auto T = static_cast<std::size_t>(cfg.end);
@@ -131,13 +134,14 @@ TEST(Scheduler, PermanentFailuresAreRecordedAfterAllRetriesAndTheirTalliesDroppe
   EXPECT_EQ(out.stores[5], 1);  // stored once, as failed
   std::uint64_t total = 0;
   for (auto h : out.hits) total += h;
-  EXPECT_EQ(total, 998u);       // the failed tasks' tally counts were discarded
+  EXPECT_EQ(total, 998u);  // the failed tasks' tally counts were discarded
   EXPECT_EQ(out.hits[5], 1000u / 16 + (5 < 1000 % 16) - 1);
 }
 
 TEST(Scheduler, FlakyTasksSucceedOnRetryWithTheSameStream) {
-  auto out = run_faults(2, tasks(500), fault_options({{"flaky-tasks", std::string("3,4,400")},
-                                                      {"flaky-attempts", std::int64_t{2}}}));
+  auto out = run_faults(2, tasks(500),
+                        fault_options({{"flaky-tasks", std::string("3,4,400")},
+                                       {"flaky-attempts", std::int64_t{2}}}));
   EXPECT_TRUE(out.failures.empty());
   EXPECT_EQ(out.retried.at(3), 3u);
   EXPECT_EQ(out.value[400], Stream(7, 400).uniform());
@@ -161,7 +165,8 @@ TEST(Scheduler, AStalledBatchIsReissuedAndCountedOnce) {
   auto cfg = tasks(200);
   cfg.fixed_batch = 10;
   cfg.task_timeout = 0.05;
-  auto out = run_faults(3, cfg, fault_options({{"stall-tasks", std::string("195")}, {"stall-ms", 1500.0}}));
+  auto out = run_faults(3, cfg,
+                        fault_options({{"stall-tasks", std::string("195")}, {"stall-ms", 1500.0}}));
   EXPECT_GE(out.reissued, 1u);
   for (std::size_t t = 0; t < 200; ++t) ASSERT_EQ(out.stores[t], 1);
   std::uint64_t total = 0;

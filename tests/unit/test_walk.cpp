@@ -64,7 +64,8 @@ TaskOutput run_task(carlo::Simulation& sim, std::uint64_t seed, std::uint64_t id
   carlo::Task task(id, seed, 0, &obs, 1, &log, &specs);
   sim.run(task);
   TaskOutput out;
-  std::vector<std::vector<std::uint64_t>> dense{std::vector<std::uint64_t>(static_cast<std::size_t>(specs.at(0).length), 0)};
+  std::vector<std::vector<std::uint64_t>> dense{
+      std::vector<std::uint64_t>(static_cast<std::size_t>(specs.at(0).length), 0)};
   log.add_to(dense);
   out.visits = std::move(dense[0]);
   out.steps = obs;

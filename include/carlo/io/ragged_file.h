@@ -14,15 +14,15 @@ namespace carlo::io {
 /// What a ragged array on disk is, without reading its values.
 struct RaggedInfo {
   std::string path;
-  std::string group;                ///< "/" by default
+  std::string group;  ///< "/" by default
   DType dtype = DType::float64;
   std::uint64_t rows = 0;
   std::uint64_t n_values = 0;
-  bool values_contiguous = false;   ///< contiguous, unfiltered, allocated: can be memory-mapped
+  bool values_contiguous = false;  ///< contiguous, unfiltered, allocated: can be memory-mapped
   std::uint64_t values_file_offset = 0;  ///< byte offset of values in the file when contiguous
-  bool values_native_order = true;  ///< little-endian on this machine; needed to map
-  std::string values_layout;        ///< "contiguous", "chunked", "chunked+gzip", "compact"...
-  bool offsets_signed = false;      ///< int64 offsets (accepted, checked non-negative)
+  bool values_native_order = true;       ///< little-endian on this machine; needed to map
+  std::string values_layout;             ///< "contiguous", "chunked", "chunked+gzip", "compact"...
+  bool offsets_signed = false;           ///< int64 offsets (accepted, checked non-negative)
   bool has_format_attribute = false;
 };
 
@@ -57,9 +57,9 @@ class RaggedWriter {
  public:
   struct Options {
     std::string group = "/";
-    bool overwrite = false;             ///< otherwise an existing path is refused
-    std::uint64_t chunk_values = 0;     ///< 0: contiguous (mappable); else chunk length in values
-    int gzip_level = 0;                 ///< with chunking only
+    bool overwrite = false;          ///< otherwise an existing path is refused
+    std::uint64_t chunk_values = 0;  ///< 0: contiguous (mappable); else chunk length in values
+    int gzip_level = 0;              ///< with chunking only
   };
   RaggedWriter(const std::string& path, DType dtype, std::uint64_t n_values_hint, Options opts);
   ~RaggedWriter();

@@ -22,14 +22,14 @@ struct RunMeta {
   std::string carlo_version = CARLO_VERSION;
   std::string simulation;
   std::uint64_t seed = 0;
-  std::uint64_t tasks = 0;           ///< task ids are 0..tasks-1
-  std::string data_path;             ///< "" when the simulation uses no data
-  std::uint64_t data_size = 0;       ///< bytes of the data file
-  std::int64_t data_mtime = 0;       ///< seconds since the epoch
-  std::string data_checksum;         ///< e.g. "size+mtime" fingerprint or a real checksum
+  std::uint64_t tasks = 0;      ///< task ids are 0..tasks-1
+  std::string data_path;        ///< "" when the simulation uses no data
+  std::uint64_t data_size = 0;  ///< bytes of the data file
+  std::int64_t data_mtime = 0;  ///< seconds since the epoch
+  std::string data_checksum;    ///< e.g. "size+mtime" fingerprint or a real checksum
   int ranks = 0;
   int nodes = 0;
-  std::string start_time;            ///< ISO 8601 UTC
+  std::string start_time;  ///< ISO 8601 UTC
   std::string end_time;
   double wall_seconds = 0;
   double tasks_per_second = 0;
@@ -76,15 +76,16 @@ class ResultsWriter {
                                           TaskState* status, std::uint8_t* attempts)>;
   /// Completes the file. `tallies[k]` has `specs[k].length` summed counts. Observations of tasks
   /// the status source does not call done become NaN; the summaries cover the done ones (computed
-  /// from the file in task order, so bitwise reproducible). If `meta.tasks` is below the task count
-  /// the writer was created with (a run stopped by a stderr target), the file keeps exactly tasks
-  /// [0, meta.tasks) and records the original count as `tasks_requested`. `state` is "complete"
-  /// or "partial".
+  /// from the file in task order, so bitwise reproducible). After keep_prefix(n) the file keeps
+  /// exactly tasks [0, n) and records the original count as `tasks_requested`. `state` is
+  /// "complete" or "partial".
   void finish(const StatusSource& status, const std::vector<std::vector<std::uint64_t>>& tallies,
               const std::vector<Failure>& failures, const RunMeta& meta,
               const std::string& state = "complete");
 
   const std::string& path() const noexcept;
+  /// The finished file will hold only tasks [0, n) (a run stopped by a stderr target).
+  void keep_prefix(std::uint64_t n);
 
  private:
   struct Impl;
@@ -109,7 +110,7 @@ struct ResultsInfo {
   std::string state;  ///< "complete", "partial" or "running"
   RunMeta meta;
   std::vector<std::string> observation_names;
-  std::vector<Summary> summaries;      ///< parallel to observation_names (empty if not finished)
+  std::vector<Summary> summaries;  ///< parallel to observation_names (empty if not finished)
   std::vector<TallySpec> tallies;
   std::uint64_t done = 0, failed = 0, pending = 0;
   std::vector<Failure> failures;
@@ -122,7 +123,8 @@ std::vector<double> read_observation(const std::string& path, const std::string&
 /// /tallies/<name>.
 std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name);
 /// /tasks/status and /tasks/attempts.
-std::pair<std::vector<TaskState>, std::vector<std::uint8_t>> read_task_status(const std::string& path);
+std::pair<std::vector<TaskState>, std::vector<std::uint8_t>> read_task_status(
+    const std::string& path);
 /// True if the file has carlo's results layout (a /tasks group and a `state` attribute).
 bool is_results_file(const std::string& path);
 

@@ -16,7 +16,8 @@ enum class Tag : int {
   result = 2,  ///< worker -> master: the outcome of one batch
   cancel = 3,  ///< master -> worker: drop this batch (another rank finished it first)
   stop = 4,    ///< master -> worker: no more work; final acks
-  snapshot = 5,  ///< master -> worker: acks, then "send your tallies"; worker -> master: the tallies
+  snapshot =
+      5,  ///< master -> worker: acks, then "send your tallies"; worker -> master: the tallies
 };
 
 /// Tasks first..first+count-1, all at the same attempt number (0 = first try).

@@ -6,7 +6,8 @@
 ///   to which worker, and every accepted result with its observations, final failures and retry
 ///   counts. Each record carries a checksum; a `kill -9` can only leave a torn last record, which
 ///   the reader ignores.
-/// - The **checkpoint** (`OUT.h5.ckpt`) is small and replaced atomically (write, fsync, rename): the
+/// - The **checkpoint** (`OUT.h5.ckpt`) is small and replaced atomically (write, fsync, rename):
+/// the
 ///   run's fingerprint, the journal length it covers, the tallies summed over exactly the results
 ///   before that point, and the crash counts of suspect tasks. A crash while writing it leaves the
 ///   previous one intact.
@@ -32,7 +33,8 @@ struct JournalResult {
     std::vector<double> values;  ///< observation-major, n_obs * count
   };
   std::vector<Piece> pieces;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> attempts;  ///< tasks done or failed on a retry
+  std::vector<std::pair<std::uint64_t, std::uint32_t>>
+      attempts;  ///< tasks done or failed on a retry
   struct Fail {
     std::uint64_t task = 0;
     std::uint32_t attempts = 0;
@@ -81,15 +83,17 @@ struct JournalContents {
 
 /// Reads a journal, handing each accepted result (with the journal offset just past it) to
 /// `on_result` in journal order; throws InputError naming the file if it is not a journal.
-JournalContents read_journal(const std::string& path,
-                             const std::function<void(const JournalResult&, std::uint64_t end_offset)>& on_result);
+JournalContents read_journal(
+    const std::string& path,
+    const std::function<void(const JournalResult&, std::uint64_t end_offset)>& on_result);
 
 struct Checkpoint {
   std::string fingerprint;
-  std::uint64_t journal_offset = 0;  ///< results before this are covered
+  std::uint64_t journal_offset = 0;    ///< results before this are covered
   std::uint64_t horizon = UINT64_MAX;  ///< with a stderr target: only batches ending at or below it
   std::vector<std::vector<std::uint64_t>> tallies;  ///< summed over the covered results
-  std::map<std::uint64_t, std::uint32_t> crash_counts;  ///< suspect task -> runs it was in flight in a crash
+  std::map<std::uint64_t, std::uint32_t>
+      crash_counts;        ///< suspect task -> runs it was in flight in a crash
   std::uint32_t runs = 0;  ///< how many runs (first + resumes) have started
 };
 

@@ -75,7 +75,7 @@ class Master {
       std::uint64_t first, count, offset;
     };
     std::vector<Piece> resolved;
-    std::vector<int> cancel_on;  ///< other workers holding a duplicate: send them `cancel`
+    std::vector<int> cancel_on;   ///< other workers holding a duplicate: send them `cancel`
     std::uint64_t batch_end = 0;  ///< highest task id + 1 in the batch
     /// Tasks of the batch that finally failed: task id -> attempts (message in failures()).
     std::vector<std::pair<std::uint64_t, std::uint32_t>> final_failures;
@@ -93,7 +93,8 @@ class Master {
   // --- Resuming an earlier run (call before the first fill) -----------------------------------
   /// Tasks [first, first+count) were resolved by an earlier run; `values` are their observations,
   /// observation-major (n_obs per task), for the stderr target's running sums.
-  void restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values, std::size_t n_obs);
+  void restore(std::uint64_t first, std::uint64_t count, const std::vector<double>& values,
+               std::size_t n_obs);
   /// Records an earlier run's final failure (or retried attempts, with message empty and done).
   void restore_failure(std::uint64_t task, std::uint32_t attempts, const std::string& message);
   void restore_attempts(std::uint64_t task, std::uint32_t attempts);
@@ -110,7 +111,9 @@ class Master {
   /// target.
   std::uint64_t horizon() const noexcept { return cfg_.target ? horizon_ : UINT64_MAX; }
   /// Batch ids worker `w` holds, front (computing) first.
-  const std::deque<std::uint64_t>& held_by(int w) const { return queue_of_.at(static_cast<std::size_t>(w)); }
+  const std::deque<std::uint64_t>& held_by(int w) const {
+    return queue_of_.at(static_cast<std::size_t>(w));
+  }
 
   /// Acks for worker `w` that can be sent now (taken out of the queue).
   std::vector<Ack> take_acks(int w);
@@ -164,8 +167,8 @@ class Master {
   std::deque<Retry> retry_queue_;
   std::map<std::uint64_t, Outstanding> outstanding_;
   std::vector<std::deque<std::uint64_t>> queue_of_;  ///< per worker: batch ids in compute order
-  std::vector<std::uint64_t> last_size_;              ///< per worker: size of its last fresh batch
-  std::map<std::uint64_t, std::uint64_t> resolved_;   ///< disjoint intervals [first, end)
+  std::vector<std::uint64_t> last_size_;             ///< per worker: size of its last fresh batch
+  std::map<std::uint64_t, std::uint64_t> resolved_;  ///< disjoint intervals [first, end)
   std::map<std::uint64_t, FinalFailure> failed_;
   std::map<std::uint64_t, std::uint32_t> attempts_;
   std::uint64_t done_ = 0;

@@ -42,7 +42,8 @@ struct MasterHooks {
 /// Runs the master until every task is resolved (or the target is met, or `interrupt`), then
 /// stops all workers and waits until each has said goodbye. Worker 0 is reached through `local`,
 /// workers 1..remote.size()-1 through `remote`. Returns true if it ended by interrupt.
-bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink, const MasterHooks& hooks);
+bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink,
+                const MasterHooks& hooks);
 
 /// Runs a worker until the master says stop. `tallies[k]` (length of spec k) receives the counts
 /// of this worker's accepted results.
