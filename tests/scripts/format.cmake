@@ -1,0 +1,6 @@
+# `format`: every C++ file matches .clang-format (no MPI, no build outputs needed).
+find_program(CARLO_CLANG_FORMAT clang-format)
+add_test(NAME format
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_format.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(format PROPERTIES LABELS format TIMEOUT 120
+                     ENVIRONMENT "CLANG_FORMAT=${CARLO_CLANG_FORMAT}")
