@@ -211,6 +211,7 @@ int run(transport::Runtime& rt, const Args& args) {
   });
   if (!resumed.empty() && !c.quiet) std::fprintf(stderr, "carlo: %s\n", resumed.c_str());
   bool interrupted = false;
+  Progress progress(c.quiet || !root, c.progress_every);
 
   auto channel = rt.make_channel();
   sched::TaskRunner runner(*sim, c.seed);
@@ -228,7 +229,6 @@ int run(transport::Runtime& rt, const Args& args) {
       }
     });
     FileSink sink(*writer, names.size());
-    Progress progress(c.quiet, c.progress_every);
     sched::MasterHooks hooks;
     persist->install(hooks, *master);
     hooks.interrupt = &g_interrupted;
@@ -343,7 +343,7 @@ int run(transport::Runtime& rt, const Args& args) {
         if (&f - failures.data() < 5)
           closing += "\ncarlo: task " + std::to_string(f.task) + " failed after " +
                      std::to_string(f.attempts) + " attempts: " + f.message;
-      Progress(false, c.progress_every).finish(progress_of(*master, wall), closing);
+      progress.finish(progress_of(*master, wall), closing);
     }
     code = interrupted ? 3 : failures.empty() ? 0 : 2;
   }
