@@ -1,5 +1,6 @@
 // carlo import IN.h5:/dataset -o OUT.h5: a variable-length dataset to the ragged layout.
 #include "cli/cli.h"
+#include "cli/command_line.h"
 
 #include <carlo/error.h>
 #include <carlo/io/import.h>
@@ -49,26 +50,8 @@ int cmd_import(const Args& args) {
   add("force,f", "overwrite OUT.h5 if it exists");
   po::options_description hidden;
   hidden.add_options()("source", po::value(&source));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("source", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(all)
-                  .positional(pos)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (try carlo import --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << kImportUsage << '\n' << opts;
-    return 0;
-  }
+  if (!parse_subcommand(args, kImportUsage, opts, hidden, "source", 1, vm)) return 0;
   if (source.empty())
     throw InputError("no input given (usage: carlo import IN.h5:/dataset -o OUT.h5)");
   if (output.empty()) throw InputError("no output given (-o OUT.h5)");

@@ -1,5 +1,6 @@
 // carlo info FILE.h5: validate and describe a ragged array (DESIGN §1), or a results file.
 #include "cli/cli.h"
+#include "cli/command_line.h"
 
 #include <carlo/error.h>
 #include <carlo/io/ragged_file.h>
@@ -112,26 +113,8 @@ int cmd_info(const Args& args) {
   add("group,g", po::value(&group)->default_value("/"), "HDF5 group holding the ragged array");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&file));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(all)
-                  .positional(pos)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (try carlo info --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << kInfoUsage << '\n' << opts;
-    return 0;
-  }
+  if (!parse_subcommand(args, kInfoUsage, opts, hidden, "file", 1, vm)) return 0;
   if (file.empty()) throw InputError("no file given (usage: carlo info FILE.h5)");
   if (!vm["group"].defaulted() || !io::is_results_file(file)) return describe_ragged(file, group);
   return describe_results_file(file);

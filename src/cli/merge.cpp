@@ -2,6 +2,7 @@
 // `carlo run --task-range A:B` (docs/split-merge.md). The checks and the file work live in
 // src/io/results_merge.cpp; this is option parsing and the closing line.
 #include "cli/cli.h"
+#include "cli/command_line.h"
 
 #include <carlo/error.h>
 #include <carlo/io/results_merge.h>
@@ -38,26 +39,8 @@ int cmd_merge(const Args& args) {
                                                              "overwrite the output if it exists");
   po::options_description hidden;
   hidden.add_options()("part", po::value(&parts));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("part", -1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(all)
-                  .positional(pos)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (try carlo merge --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << kMergeUsage << '\n' << opts;
-    return 0;
-  }
+  if (!parse_subcommand(args, kMergeUsage, opts, hidden, "part", -1, vm)) return 0;
   if (parts.empty())
     throw InputError("no part files given (usage: carlo merge PART.h5... -o ALL.h5)");
   if (output.empty())

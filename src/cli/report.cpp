@@ -3,6 +3,7 @@
 // per-task observations are read only when a figure needs them (the plot, or a run that never
 // finished and so has no stored summaries).
 #include "cli/cli.h"
+#include "cli/command_line.h"
 #include "cli/svg.h"
 #include "cli/svg_report.h"
 
@@ -688,26 +689,8 @@ int cmd_report(const Args& args) {
       "force", "overwrite the --plot file if it exists");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&file));
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
-                  .options(all)
-                  .positional(pos)
-                  .run(),
-              vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw InputError(std::string(e.what()) + " (try carlo report --help)");
-  }
-  if (vm.count("help")) {
-    std::cout << kReportUsage << '\n' << opts;
-    return 0;
-  }
+  if (!parse_subcommand(args, kReportUsage, opts, hidden, "file", 1, vm)) return 0;
   if (file.empty()) throw InputError("no results file given (usage: carlo report RESULTS.h5)");
   if (vm.count("plot") && plot.empty()) throw InputError("--plot: empty path");
   // Refused before any reading, so a long report never ends in "exists".
