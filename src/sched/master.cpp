@@ -337,7 +337,6 @@ void Master::restore(std::uint64_t first, std::uint64_t count, const std::vector
                      std::to_string(first + count) + " lie outside this run's tasks");
   mark_resolved(first, count);
   done_ += count;
-  next_fresh_ = std::max(next_fresh_, cfg_.first);
   if (cfg_.target) {
     const std::size_t k = cfg_.target->observation;
     if (values.size() != n_obs * count || k >= n_obs)
