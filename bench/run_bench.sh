@@ -26,10 +26,10 @@ for n in 1 2; do
 done
 $PY -c "import sys; v=float(sys.argv[1]); print(f'   -n 2 vs target 2,000,000 tasks/s: {v/2e6:.2f}x')" "$(attr thr2 tasks_per_second)"
 
-echo "== 2. parallel efficiency: pi tasks of ~10 ms (--samples-per-task 1500000)"
+echo "== 2. parallel efficiency: pi tasks of ~10 ms (--samples-per-task 4200000)"
 for n in 1 2 4; do
   tasks=$((300 * n)); [ $n -eq 4 ] && tasks=600
-  run $n eff$n --sim pi --samples-per-task 1500000 --tasks $tasks
+  run $n eff$n --sim pi --samples-per-task 4200000 --tasks $tasks
   echo "   -n $n: $(attr eff$n tasks_per_second) tasks/s, $(attr eff$n compute_seconds) s of compute for $tasks tasks"
 done
 $PY - "$(attr eff1 tasks_per_second)" "$(attr eff2 tasks_per_second)" "$(attr eff4 tasks_per_second)" <<'PY'
