@@ -14,6 +14,8 @@ import tempfile
 import h5py
 import numpy as np
 
+from carlo_results import results_contents  # shared helpers in tests/scripts/
+
 CARLO = os.environ["CARLO_BIN"]
 SRC = os.environ["CARLO_SOURCE_DIR"]
 GROUPS = os.path.join(SRC, "data", "groups-small.h5")
@@ -40,19 +42,7 @@ def carlo_merge(args, expect=0):
     return p
 
 
-def datasets(path):
-    """Every dataset's contents and every summary attribute, by name; not the timeline (timing)."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if name.startswith("timeline"):
-                return
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()].tobytes() if obj.dtype.kind != "O" else list(obj[()])
-            elif name.startswith("summary/"):
-                out[name] = {k: v for k, v in obj.attrs.items()}
-        f.visititems(visit)
-    return out
+datasets = results_contents
 
 
 def text(v):

@@ -21,6 +21,9 @@ import time
 
 import h5py
 
+from carlo_results import results_contents  # shared helpers in tests/scripts/
+
+
 CARLO = os.environ["CARLO_BIN"]
 SRC = os.environ["CARLO_SOURCE_DIR"]
 JOBS = os.path.join(SRC, "jobs")
@@ -54,19 +57,7 @@ def mpirun_reference(ranks, args, out):
     return out
 
 
-def contents(path):
-    """Every dataset's bytes and every summary attribute, by name; not the timeline."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if name.startswith("timeline"):
-                return
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()].tobytes() if obj.dtype.kind != "O" else list(obj[()])
-            elif name.startswith("summary/"):
-                out[name] = {k: v for k, v in obj.attrs.items()}
-        f.visititems(visit)
-    return out
+contents = results_contents
 
 
 def check_same_results(path, reference):
