@@ -101,24 +101,32 @@ void RunPersistence::start_fresh() {
   write(ck_);  // so even a crash before the first snapshot counts its runs
 }
 
+sched::Checkpoint RunPersistence::read_matching_checkpoint() const {
+  sched::Checkpoint ck = sched::read_checkpoint(checkpoint_path());
+  if (ck.fingerprint != fingerprint_)
+    throw InputError(checkpoint_path() + ": cannot resume, the run differs: " +
+                     first_difference(ck.fingerprint, fingerprint_));
+  if (ck.tallies.size() != specs_.size())
+    throw InputError(checkpoint_path() + ": cannot resume, the simulation's tallies differ");
+  for (std::size_t k = 0; k < specs_.size(); ++k)
+    if (ck.tallies[k].size() != specs_[k].length)
+      throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name +
+                       " changed length");
+  return ck;
+}
+
+void RunPersistence::check_resumable() const {
+  std::error_code ec;
+  if (fs::exists(checkpoint_path(), ec)) read_matching_checkpoint();
+}
+
 std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   std::error_code ec;
   sched::Checkpoint ck;
   ck.fingerprint = fingerprint_;
   ck.tallies = base_;
   const bool have_ckpt = fs::exists(checkpoint_path(), ec);
-  if (have_ckpt) {
-    ck = sched::read_checkpoint(checkpoint_path());
-    if (ck.fingerprint != fingerprint_)
-      throw InputError(checkpoint_path() + ": cannot resume, the run differs: " +
-                       first_difference(ck.fingerprint, fingerprint_));
-    if (ck.tallies.size() != specs_.size())
-      throw InputError(checkpoint_path() + ": cannot resume, the simulation's tallies differ");
-    for (std::size_t k = 0; k < specs_.size(); ++k)
-      if (ck.tallies[k].size() != specs_[k].length)
-        throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name +
-                         " changed length");
-  }
+  if (have_ckpt) ck = read_matching_checkpoint();
   const bool have_journal = fs::exists(journal_path(), ec);
   // Without tallies every journalled result stands on its own; with them only those the last
   // checkpoint's tally snapshot covers (later ones run again, identically).

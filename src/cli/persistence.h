@@ -31,6 +31,9 @@ class RunPersistence {
   std::string journal_path() const { return c_.output + ".journal"; }
   std::string checkpoint_path() const { return c_.output + ".ckpt"; }
 
+  /// Before anything is overwritten: refuses (InputError naming the difference) a checkpoint of
+  /// a different run.
+  void check_resumable() const;
   /// A new run: a new journal.
   void start_fresh();
   /// Continues from the checkpoint and journal: restores `m` and the observations in `w`, counts
@@ -51,6 +54,7 @@ class RunPersistence {
 
  private:
   void write(sched::Checkpoint ck);
+  sched::Checkpoint read_matching_checkpoint() const;
   const RunConfig& c_;
   std::string fingerprint_;
   std::size_t n_obs_;

@@ -186,8 +186,9 @@ int run(transport::Runtime& rt, const Args& args) {
   std::optional<RunPersistence> persist;
   agreed(rt, [&] {
     if (!root) return;
-    writer.emplace(c.output, names, specs, c.tasks, /*overwrite=*/true);
     persist.emplace(c, run_fingerprint(c, meta.data_checksum), names.size(), specs);
+    if (start == RunPersistence::Start::resume) persist->check_resumable();  // before overwriting
+    writer.emplace(c.output, names, specs, c.tasks, /*overwrite=*/true);
   });
 
   // Rank 0 builds the master and, when resuming, restores it; a refusal (the run differs from

@@ -148,6 +148,8 @@ def resume_refusals():
     proc.send_signal(signal.SIGUSR1)
     proc.wait(timeout=60)
     check(proc.returncode == 3, "interrupted")
+    with open(out, "rb") as f:
+        partial = f.read()
     for change, needle in [(["--seed", "22"], "seed"), (["--flaky-attempts", "2"], "sim.flaky-attempts"),
                            (["--tasks", "700"], "tasks")]:
         args = list(ARGS) + ["--sleep-ms", "10"]
@@ -161,6 +163,8 @@ def resume_refusals():
         lines = [l for l in p.stderr.splitlines() if l.startswith("carlo")]
         check(len(lines) == 1 and needle in lines[0] and "differs" in lines[0],
               f"{change}: one line naming the difference: {lines}")
+        with open(out, "rb") as f:
+            check(f.read() == partial, f"{change}: the partial results file is left untouched")
     # Without --resume an interrupted output is not overwritten by accident.
     p = subprocess.run(mpirun(2, ARGS + ["-o", out]), env=ENV, capture_output=True, text=True)
     check(p.returncode == 1 and "--resume" in p.stderr, f"plain rerun refused: {p.stderr}")
