@@ -35,7 +35,9 @@ std::string state_line(const io::ResultsInfo& info) {
   return "UNKNOWN STATE '" + info.state + "' - not a complete result";
 }
 
-/// The first line of a message, shortened at a UTF-8 character boundary.
+}  // namespace
+
+// The first line of a message, shortened at a UTF-8 character boundary.
 std::string short_message(const std::string& message) {
   const std::size_t newline = message.find('\n');
   std::string line = message.substr(0, newline);
@@ -48,8 +50,6 @@ std::string short_message(const std::string& message) {
   }
   return cut ? line + " ..." : line;
 }
-
-}  // namespace
 
 int describe_results_file(const std::string& path) {
   const io::ResultsInfo info = io::read_results_info(path);

@@ -45,7 +45,6 @@ constexpr std::size_t kFailuresShown = 5;
 constexpr std::size_t kFailuresInJson = 1000;
 constexpr std::size_t kTopBins = 5;
 constexpr std::size_t kRanksListed = 16;
-constexpr std::size_t kMessageChars = 160;
 constexpr std::size_t kPlotPoints = 1000;
 /// Bound on ranks in a timeline whose run did not record its rank count.
 constexpr std::int32_t kMaxTimelineRank = 1 << 22;
@@ -209,20 +208,6 @@ std::string utc_time(std::int64_t seconds) {
   if (!gmtime_r(&t, &tm) || !std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
     return std::to_string(seconds);
   return buf;
-}
-
-/// The first line of a message, shortened at a UTF-8 character boundary.
-std::string short_message(const std::string& message) {
-  const std::size_t newline = message.find('\n');
-  std::string line = message.substr(0, newline);
-  bool cut = newline != std::string::npos;
-  if (line.size() > kMessageChars) {
-    std::size_t end = kMessageChars;
-    while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-    line.resize(end);
-    cut = true;
-  }
-  return cut ? line + " ..." : line;
 }
 
 /// Shown above everything else when the file is not a finished run, so nobody quotes it as one.
