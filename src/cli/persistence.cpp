@@ -86,9 +86,18 @@ RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
 RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs,
                                std::vector<TallySpec> specs)
     : c_(c), fingerprint_(std::move(fingerprint)), n_obs_(n_obs), specs_(std::move(specs)) {
-  for (const auto& s : specs_) base_.emplace_back(static_cast<std::size_t>(s.length), 0);
   ck_.fingerprint = fingerprint_;
-  ck_.tallies = base_;
+}
+
+std::vector<std::vector<std::uint64_t>> RunPersistence::zero_tallies() const {
+  std::vector<std::vector<std::uint64_t>> z;
+  for (const auto& s : specs_) z.emplace_back(static_cast<std::size_t>(s.length), 0);
+  return z;
+}
+
+void RunPersistence::add_base_tallies(std::vector<std::vector<std::uint64_t>>& t) const {
+  for (std::size_t k = 0; k < base_.size() && k < t.size(); ++k)
+    for (std::size_t i = 0; i < base_[k].size() && i < t[k].size(); ++i) t[k][i] += base_[k][i];
 }
 
 void RunPersistence::start_fresh() {
@@ -98,7 +107,9 @@ void RunPersistence::start_fresh() {
                                                     static_cast<std::uint32_t>(n_obs_));
   ck_.runs = 1;
   ck_.journal_offset = journal_->offset();
-  write(ck_);  // so even a crash before the first snapshot counts its runs
+  sched::Checkpoint ck = ck_;
+  ck.tallies = zero_tallies();
+  write(std::move(ck));  // so even a crash before the first snapshot counts its runs
 }
 
 sched::Checkpoint RunPersistence::read_matching_checkpoint() const {
@@ -124,7 +135,7 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   std::error_code ec;
   sched::Checkpoint ck;
   ck.fingerprint = fingerprint_;
-  ck.tallies = base_;
+  ck.tallies = zero_tallies();
   const bool have_ckpt = fs::exists(checkpoint_path(), ec);
   if (have_ckpt) ck = read_matching_checkpoint();
   const bool have_journal = fs::exists(journal_path(), ec);
@@ -200,7 +211,6 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   ck.fingerprint = fingerprint_;
   ck.journal_offset = journal_->offset();
   ck.horizon = m.horizon();
-  ck.tallies = base_;
   write(std::move(ck));  // at once: the crash counts must survive another crash
   std::ostringstream s;
   s << "resumed (run " << ck_.runs << "): " << restored << " tasks restored";
@@ -244,9 +254,9 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
     sched::Checkpoint ck = ck_;
     ck.journal_offset = pending_offset_;
     ck.horizon = pending_horizon_;
-    ck.tallies = base_;
-    for (std::size_t k = 0; k < sum.size() && k < ck.tallies.size(); ++k)
-      for (std::size_t i = 0; i < sum[k].size(); ++i) ck.tallies[k][i] += sum[k][i];
+    // The workers' sum becomes the checkpoint's tallies in place: rank 0 holds one copy.
+    ck.tallies = sum.size() == specs_.size() ? std::move(sum) : zero_tallies();
+    add_base_tallies(ck.tallies);
     write(std::move(ck));
   };
 }
@@ -255,6 +265,7 @@ void RunPersistence::write(sched::Checkpoint ck) {
   const auto t0 = std::chrono::steady_clock::now();
   sched::write_checkpoint(checkpoint_path(), ck);
   ck_ = std::move(ck);
+  ck_.tallies = {};  // written; ck_ keeps the counts and positions, not a copy of the tallies
   checkpoint_seconds_ += seconds_since(t0);
   ++checkpoints_;
 }

@@ -42,8 +42,8 @@ class RunPersistence {
   std::string resume(sched::Master& m, io::ResultsWriter& w);
   /// Journal and checkpoint hooks for the master loop.
   void install(sched::MasterHooks& hooks, const sched::Master& m);
-  /// Tallies of the results restored from an earlier run (zeros for a fresh one).
-  const std::vector<std::vector<std::uint64_t>>& base_tallies() const noexcept { return base_; }
+  /// Adds the tallies of the results restored from an earlier run (none for a fresh one) to `t`.
+  void add_base_tallies(std::vector<std::vector<std::uint64_t>>& t) const;
   /// After an interrupt: a checkpoint covering everything accepted (tallies = base + this run's).
   void final_checkpoint(const sched::Master& m,
                         const std::vector<std::vector<std::uint64_t>>& totals);
@@ -54,14 +54,15 @@ class RunPersistence {
 
  private:
   void write(sched::Checkpoint ck);
+  std::vector<std::vector<std::uint64_t>> zero_tallies() const;
   sched::Checkpoint read_matching_checkpoint() const;
   const RunConfig& c_;
   std::string fingerprint_;
   std::size_t n_obs_;
   std::vector<TallySpec> specs_;
   std::unique_ptr<sched::JournalWriter> journal_;
-  sched::Checkpoint ck_;  ///< the last one written (crash counts, runs)
-  std::vector<std::vector<std::uint64_t>> base_;
+  sched::Checkpoint ck_;  ///< the last one written (crash counts, runs), without its tallies
+  std::vector<std::vector<std::uint64_t>> base_;  ///< restored tallies; empty for a fresh run
   std::uint64_t pending_offset_ = 0, pending_horizon_ = 0;
   double checkpoint_seconds_ = 0;
   std::uint32_t checkpoints_ = 0;

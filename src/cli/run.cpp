@@ -3,6 +3,7 @@
 // file, the other ranks run workers. Errors before the run starts are agreed on by all ranks so
 // exactly one line is printed and every rank exits 1.
 #include "cli/cli.h"
+#include "cli/node_tallies.h"
 #include "cli/persistence.h"
 #include "cli/progress.h"
 #include "cli/run_config.h"
@@ -216,7 +217,8 @@ int run(transport::Runtime& rt, const Args& args) {
 
   auto channel = rt.make_channel();
   sched::TaskRunner runner(*sim, c.seed);
-  std::vector<std::vector<std::uint64_t>> tallies;
+  std::optional<NodeTallies> node_tallies;
+  agreed(rt, [&] { node_tallies.emplace(rt, specs); });  // collective
   if (root) {
     sched::LocalHub hub(2);
     auto master_side = hub.endpoint(0);
@@ -224,7 +226,7 @@ int run(transport::Runtime& rt, const Args& args) {
     std::exception_ptr worker_error;
     std::thread worker([&] {
       try {
-        sched::run_worker(*worker_side, 0, runner, tallies);
+        sched::run_worker(*worker_side, 0, runner, node_tallies->store());
       } catch (...) {
         worker_error = std::current_exception();
       }
@@ -245,9 +247,10 @@ int run(transport::Runtime& rt, const Args& args) {
     worker.join();
     if (worker_error) std::rethrow_exception(worker_error);
   } else {
-    sched::run_worker(*channel, 0, runner, tallies);
+    sched::run_worker(*channel, 0, runner, node_tallies->store());
   }
-  for (auto& t : tallies) rt.reduce_sum(t);  // exact integer sums: order-free
+  auto tallies = node_tallies->reduce(rt);  // exact integer sums: order-free
+  node_tallies.reset();
   channel.reset();
 
   int code = 0;
@@ -260,9 +263,7 @@ int run(transport::Runtime& rt, const Args& args) {
     // Interrupted with a stderr target: only results below the decided horizon are final.
     const std::uint64_t done_below =
         interrupted ? std::min<std::uint64_t>(master->horizon(), c.tasks) : c.tasks;
-    for (std::size_t k = 0; k < tallies.size(); ++k)
-      for (std::size_t i = 0; i < tallies[k].size(); ++i)
-        tallies[k][i] += persist->base_tallies()[k][i];
+    persist->add_base_tallies(tallies);
     if (interrupted) persist->final_checkpoint(*master, tallies);
     meta.simulation = c.sim;
     meta.seed = c.seed;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <stdexcept>
 
 namespace carlo::sched {
 namespace {
@@ -41,32 +42,45 @@ class MasterLoop {
     send(w, Tag::assign, encode(msg));
   }
 
-  // Asks every worker for its tallies (after the acks it is owed).
+  // Asks every worker for its tallies (after the acks it is owed). Workers with a private store
+  // answer with their tallies. Workers sharing a node store pause applying acks instead; once all
+  // of them paused, each node's collector sends the node's tallies, then everyone resumes. So the
+  // snapshot holds exactly the results accepted before it began, while workers keep computing.
   void start_snapshot() {
     if (hooks_.snapshot_begin) hooks_.snapshot_begin(m_);
     snapshot_waiting_ = m_.workers();
     snapshot_sum_.clear();
+    paused_.clear();
+    collectors_.clear();
     for (int w = 0; w < m_.workers(); ++w) {
       AssignMessage msg;
       msg.acks = m_.take_acks(w);
       send(w, Tag::snapshot, encode(msg));
     }
   }
-  bool snapshot_pending() const { return snapshot_waiting_ > 0; }
+  bool snapshot_pending() const { return snapshot_waiting_ > 0 || collect_waiting_ > 0; }
 
   void handle(int w, const Message& msg) {
     if (msg.tag == tag_of(Tag::stop)) {  // goodbye after our stop
       ++goodbyes_;
       return;
     }
-    if (msg.tag == tag_of(Tag::snapshot)) {
-      auto t = decode_tallies(msg.payload);
-      if (snapshot_sum_.empty()) snapshot_sum_ = std::move(t);
-      else
-        for (std::size_t k = 0; k < t.size(); ++k)
-          for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
-      if (--snapshot_waiting_ == 0 && hooks_.snapshot_done)
-        hooks_.snapshot_done(std::move(snapshot_sum_));
+    if (msg.tag == tag_of(Tag::snapshot) || msg.tag == tag_of(Tag::paused)) {
+      if (msg.tag == tag_of(Tag::snapshot)) {
+        add_to_snapshot(decode_tallies(msg.payload));
+      } else {
+        paused_.push_back(w);
+        if (!msg.payload.empty() && msg.payload[0] != std::byte{0}) collectors_.push_back(w);
+      }
+      if (--snapshot_waiting_ > 0) return;
+      if (collectors_.empty()) return end_snapshot();
+      collect_waiting_ = static_cast<int>(collectors_.size());
+      for (int c : collectors_) send(c, Tag::collect, {});
+      return;
+    }
+    if (msg.tag == tag_of(Tag::collect)) {
+      add_to_snapshot(decode_tallies(msg.payload));
+      if (--collect_waiting_ == 0) end_snapshot();
       return;
     }
     if (msg.tag != tag_of(Tag::result))
@@ -120,13 +134,29 @@ class MasterLoop {
   bool stopping_ = false;
 
  private:
+  void add_to_snapshot(std::vector<std::vector<std::uint64_t>>&& t) {
+    if (snapshot_sum_.empty()) snapshot_sum_ = std::move(t);
+    else
+      for (std::size_t k = 0; k < t.size(); ++k)
+        for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
+  }
+  void end_snapshot() {
+    if (hooks_.snapshot_done) hooks_.snapshot_done(std::move(snapshot_sum_));
+    snapshot_sum_.clear();
+    for (int w : paused_) send(w, Tag::resume, {});
+    paused_.clear();
+    collectors_.clear();
+  }
+
   Master& m_;
   Channel& remote_;
   Channel& local_;
   ResultSink& sink_;
   const MasterHooks& hooks_;
   clock::time_point t0_;
-  int snapshot_waiting_ = 0;
+  int snapshot_waiting_ = 0;  // workers yet to answer the snapshot request
+  int collect_waiting_ = 0;   // collectors yet to send their node's tallies
+  std::vector<int> paused_, collectors_;
   std::vector<std::vector<std::uint64_t>> snapshot_sum_;
 };
 
@@ -168,6 +198,11 @@ bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sin
   }
 
   loop.stopping_ = true;
+  // A snapshot in flight ends first: paused workers must resume (and apply their acks) before
+  // they can stop.
+  while (loop.snapshot_pending()) {
+    if (!loop.poll()) loop.wait(backoff);
+  }
   // Stop everyone (with their final acks), then wait for each goodbye so no message is left in
   // flight when the ranks move on to the collective reduction.
   for (int w = 0; w < workers; ++w) {
@@ -186,13 +221,18 @@ bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sin
 
 void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
                 std::vector<std::vector<std::uint64_t>>& tallies) {
-  const auto& specs = runner.tally_specs();
-  tallies.resize(specs.size());
-  for (std::size_t k = 0; k < specs.size(); ++k)
-    tallies[k].assign(static_cast<std::size_t>(specs[k].length), 0);
+  TallyStore store(runner.tally_specs());
+  run_worker(channel, master_rank, runner, store);
+  tallies = store.contents();
+}
 
+void run_worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store) {
+  if (store.size() != runner.tally_specs().size())
+    throw std::logic_error("run_worker: the tally store does not match the simulation");
   std::deque<Batch> queue;
   std::map<std::uint64_t, TallyLog> pending;  // tallies of results not yet acknowledged
+  std::vector<std::uint64_t> held;  // accepted while paused for a snapshot; applied on resume
+  bool paused = false;
   bool stop = false;
   std::uint64_t current = 0;  // batch being computed (0: none)
   bool cancel_current = false;
@@ -201,9 +241,22 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
     for (const auto& a : acks) {
       auto it = pending.find(a.batch_id);
       if (it == pending.end()) continue;
-      if (a.accepted) it->second.add_to(tallies);
+      if (a.accepted && paused) {
+        held.push_back(a.batch_id);
+        continue;
+      }
+      if (a.accepted) store.apply(it->second);
       pending.erase(it);
     }
+  };
+  auto resume = [&] {
+    paused = false;
+    for (std::uint64_t id : held) {
+      auto it = pending.find(id);
+      store.apply(it->second);
+      pending.erase(it);
+    }
+    held.clear();
   };
   auto send_cancelled = [&](std::uint64_t id) {
     BatchResult r;
@@ -230,8 +283,20 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
       }
     } else if (msg.tag == tag_of(Tag::snapshot)) {
       apply_acks(decode_assign(msg.payload).acks);
-      channel.send(master_rank, tag_of(Tag::snapshot), encode_tallies(tallies));
+      if (!store.shared()) {
+        channel.send(master_rank, tag_of(Tag::snapshot), encode_tallies(store.contents()));
+      } else {
+        store.flush();
+        paused = true;
+        channel.send(master_rank, tag_of(Tag::paused),
+                     {std::byte{store.collector() ? std::uint8_t{1} : std::uint8_t{0}}});
+      }
+    } else if (msg.tag == tag_of(Tag::collect)) {
+      channel.send(master_rank, tag_of(Tag::collect), encode_tallies(store.contents()));
+    } else if (msg.tag == tag_of(Tag::resume)) {
+      resume();
     } else if (msg.tag == tag_of(Tag::stop)) {
+      resume();  // the master ends any snapshot before it stops; this is belt and braces
       apply_acks(decode_assign(msg.payload).acks);
       stop = true;
     } else {
@@ -273,6 +338,7 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
     if (!log.empty()) pending.emplace(b.id, std::move(log));
     channel.send(master_rank, tag_of(Tag::result), encode(r));
   }
+  store.flush();  // before the goodbye: the node's store is complete once every rank said it
   channel.send(master_rank, tag_of(Tag::stop), {});
   channel.flush();
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -309,6 +310,18 @@ void Runtime::reduce_sum(std::span<std::uint64_t> data) const {
                       " to " + std::to_string(range[0]) + ")");
   detail::reduce_pieces(data.data(), data.size(), MPI_UINT64_T, sizeof(std::uint64_t), MPI_SUM,
                         impl_->world);
+}
+
+void Runtime::reduce_sum_leaders(std::span<std::uint64_t> data) const {
+  if (impl_->leaders == MPI_COMM_NULL)
+    throw std::logic_error("Runtime::reduce_sum_leaders called on a rank that is not a leader");
+  std::uint64_t range[2] = {data.size(), ~std::uint64_t{data.size()}};
+  detail::allreduce_sleeping(range, 2, MPI_UINT64_T, MPI_MAX, impl_->leaders);
+  if (range[0] != ~range[1])
+    throw SystemError("reduce_sum_leaders: leaders passed different lengths (" +
+                      std::to_string(~range[1]) + " to " + std::to_string(range[0]) + ")");
+  detail::reduce_pieces(data.data(), data.size(), MPI_UINT64_T, sizeof(std::uint64_t), MPI_SUM,
+                        impl_->leaders);
 }
 
 void Runtime::node_barrier() const { detail::barrier_sleeping(impl_->node); }

@@ -314,13 +314,24 @@ const std::byte* SharedSegment::data() const noexcept { return impl_ ? impl_->da
 
 std::uint64_t SharedSegment::size() const noexcept { return impl_ ? impl_->bytes : 0; }
 
+std::byte* SharedSegment::shared_writable() {
+  if (!impl_ || impl_->sealed)
+    throw std::logic_error("SharedSegment::shared_writable: empty or sealed segment");
+  return impl_->data;
+}
+
+void SharedSegment::sync() {
+  if (!impl_) throw std::logic_error("SharedSegment::sync: empty segment");
+  // The standard's idiom for the separate memory model: sync, barrier, sync.
+  check(MPI_Win_sync(impl_->win), "MPI_Win_sync");
+  detail::barrier_sleeping(impl_->node);
+  check(MPI_Win_sync(impl_->win), "MPI_Win_sync");
+}
+
 void SharedSegment::seal() {
   if (!impl_) throw std::logic_error("SharedSegment::seal: empty segment");
   Impl& s = *impl_;
-  // The standard's idiom for the separate memory model: sync, barrier, sync.
-  check(MPI_Win_sync(s.win), "MPI_Win_sync");
-  detail::barrier_sleeping(s.node);
-  check(MPI_Win_sync(s.win), "MPI_Win_sync");
+  sync();
   if (s.sealed) return;
   const std::uint64_t pages = round_up(s.bytes, page_size());
   if (pages > 0 && mprotect(s.data, pages, PROT_READ) != 0)

@@ -23,18 +23,21 @@ def env():
     return e
 
 
-def carlo(ranks, args, expect=0):
+def carlo(ranks, args, expect=0, extra_env=None):
     cmd = ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO] + args
-    p = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=500)
+    e = env()
+    e.update(extra_env or {})
+    p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=500)
     if p.returncode != expect:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}, expected {expect}\n"
                  f"stdout: {p.stdout}\nstderr: {p.stderr}")
     return p
 
 
-def walk(ranks, data, out, tasks, seed, extra=(), expect=0):
+def walk(ranks, data, out, tasks, seed, extra=(), expect=0, extra_env=None):
     return carlo(ranks, ["run", "--quiet", "--sim", "walk", "--data", data, "--tasks", str(tasks),
-                         "--seed", str(seed), "-o", out, "--force"] + list(extra), expect)
+                         "--seed", str(seed), "-o", out, "--force"] + list(extra), expect,
+                 extra_env)
 
 
 def check(cond, msg):
@@ -162,6 +165,32 @@ def identical_across_ranks():
     other = tmp("w.h5")
     walk(1, GRAPH, other, 64, 10, ["--walks-per-task", "500"])
     check(results(other)["tallies/visits"] != outs[0]["tallies/visits"], "another seed gives other visits")
+
+
+def node_tallies():
+    """A tally too large for the per-rank cache (65,536 bins) is added by all ranks of a node
+    into one shared copy: identical visits at 1 rank, 3 ranks on one node, 4 ranks as 2 virtual
+    nodes, and with a checkpoint snapshot (ranks pause adding) every 50 ms."""
+    g = tmp("g16.h5")
+    carlo(1, ["gen", "graph", "--scale", "16", "--seed", "5", "-o", g])
+    runs = [(1, [], {}), (3, [], {}), (4, [], {"CARLO_RANKS_PER_NODE": "2"}),
+            (3, ["--checkpoint-every", "0.05", "--batch", "2"], {})]
+    outs = []
+    for ranks, extra, extra_env in runs:
+        out = tmp("w16.h5")
+        walk(ranks, g, out, 400, 4, ["--walks-per-task", "30000"] + extra, extra_env=extra_env)
+        outs.append(results(out))
+        with h5py.File(out, "r") as f:
+            checkpoints = f.attrs["checkpoints"]
+    check(checkpoints >= 5, f"the last run took at least 5 checkpoints, took {checkpoints}")
+    visits = outs[0]["tallies/visits"]
+    counts = np.frombuffer(visits, dtype=np.uint64)
+    steps = np.frombuffer(outs[0]["observations/steps"], dtype=np.float64)
+    check(counts.size == 65536, f"65,536 bins, got {counts.size}")
+    check(int(counts.sum()) == int(steps.sum()), "visits add up to the steps taken")
+    for (ranks, extra, extra_env), r in zip(runs[1:], outs[1:]):
+        check(r["tallies/visits"] == visits,
+              f"visits identical at 1 rank and {ranks} ranks {extra} {extra_env}")
 
 
 def integer_dtypes():

@@ -21,7 +21,13 @@ struct RunOutput {
   std::uint64_t final_end = 0;
   bool target_met = false;
   std::uint64_t reissued = 0;
+  // Per checkpoint snapshot: tasks done when it began, and the tally total it returned.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> snapshots;
 };
+
+/// How workers keep tallies: each its own (ranks on separate nodes), or two workers per "node"
+/// sharing one store, with small tallies cached privately (production) or every add atomic.
+enum class Sharing { per_worker, shared_cached, shared_atomic };
 
 class VectorSink final : public ResultSink {
  public:
@@ -58,7 +64,8 @@ OptionValues fault_options(std::map<std::string, OptionValues::Value> overrides 
 }
 
 RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts,
-                     std::uint64_t seed = 7) {
+                     std::uint64_t seed = 7, Sharing sharing = Sharing::per_worker,
+                     double snapshot_every = 0) {
   cfg.workers = workers;
   RunOutput out;
   const auto T = static_cast<std::size_t>(cfg.end);
@@ -68,22 +75,45 @@ RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts,
   LocalHub remote(workers), local(2);
   auto master_remote = remote.endpoint(0);
   auto master_local = local.endpoint(0);
+  // Per worker: its tallies; shared: one 16-bin tally per pair of workers.
   std::vector<std::vector<std::vector<std::uint64_t>>> tallies(static_cast<std::size_t>(workers));
+  std::vector<std::vector<std::uint64_t>> node_bins(static_cast<std::size_t>(workers + 1) / 2,
+                                                    std::vector<std::uint64_t>(16, 0));
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w, ch = (w == 0 ? local.endpoint(1) : remote.endpoint(w))]() mutable {
       auto sim = sims::faults_info().create(opts, RaggedView{});
       TaskRunner runner(*sim, seed);
-      run_worker(*ch, 0, runner, tallies[static_cast<std::size_t>(w)]);
+      if (sharing == Sharing::per_worker) {
+        run_worker(*ch, 0, runner, tallies[static_cast<std::size_t>(w)]);
+        return;
+      }
+      TallyStore store({node_bins[static_cast<std::size_t>(w / 2)]}, /*shared=*/true,
+                       /*collector=*/w % 2 == 0,
+                       sharing == Sharing::shared_atomic ? 0 : TallyStore::kPrivateCacheBins);
+      run_worker(*ch, 0, runner, store);
     });
   }
   Master master(cfg);
   VectorSink sink(out);
-  run_master(master, *master_remote, *master_local, sink, {});
+  MasterHooks hooks;
+  hooks.snapshot_every = snapshot_every;
+  hooks.snapshot_begin = [&](const Master& m) { out.snapshots.emplace_back(m.tasks_done(), 0); };
+  hooks.snapshot_done = [&](std::vector<std::vector<std::uint64_t>>&& sum) {
+    std::uint64_t total = 0;
+    for (auto h : sum.at(0)) total += h;
+    out.snapshots.back().second = total;
+  };
+  run_master(master, *master_remote, *master_local, sink, hooks);
   for (auto& t : threads) t.join();
   out.hits.assign(16, 0);
-  for (const auto& tw : tallies)
-    for (std::size_t b = 0; b < 16; ++b) out.hits[b] += tw[0][b];
+  if (sharing == Sharing::per_worker) {
+    for (const auto& tw : tallies)
+      for (std::size_t b = 0; b < 16; ++b) out.hits[b] += tw[0][b];
+  } else {
+    for (const auto& node : node_bins)
+      for (std::size_t b = 0; b < 16; ++b) out.hits[b] += node[b];
+  }
   out.failures = master.failures();
   out.retried = master.retried();
   out.final_end = master.final_end();
@@ -190,6 +220,34 @@ TEST(Scheduler, StderrTargetStopsAtTheSameCheckpointWhateverTheWorkers) {
   for (auto h : b.hits) tb += h;
   EXPECT_EQ(ta, a.final_end);  // tallies hold exactly the prefix
   EXPECT_EQ(a.hits, b.hits);
+}
+
+TEST(Scheduler, WorkersSharingATallyStoreCountEveryAcceptedTaskOnce) {
+  auto cfg = tasks(3000);
+  cfg.fixed_batch = 7;
+  auto opts = fault_options({{"fail-prob", 0.2}});
+  const auto alone = run_faults(3, cfg, opts);
+  for (Sharing sharing : {Sharing::shared_cached, Sharing::shared_atomic}) {
+    const auto shared = run_faults(5, cfg, opts, 7, sharing);
+    EXPECT_EQ(shared.hits, alone.hits);
+    EXPECT_EQ(shared.failures.size(), alone.failures.size());
+  }
+}
+
+// A checkpoint's tallies must hold exactly the results accepted before its snapshot began, even
+// though workers go on computing (and the master goes on accepting) while it is taken.
+TEST(Scheduler, SnapshotsHoldExactlyTheResultsAcceptedBeforeThem) {
+  auto cfg = tasks(4000);
+  cfg.fixed_batch = 5;
+  auto opts = fault_options({{"sleep-ms", 0.2}});
+  for (Sharing sharing : {Sharing::per_worker, Sharing::shared_cached, Sharing::shared_atomic}) {
+    const auto out = run_faults(5, cfg, opts, 7, sharing, /*snapshot_every=*/0.01);
+    ASSERT_GE(out.snapshots.size(), 5u) << "too few snapshots to test anything";
+    for (const auto& [done, total] : out.snapshots) ASSERT_EQ(total, done);
+    std::uint64_t total = 0;
+    for (auto h : out.hits) total += h;
+    EXPECT_EQ(total, 4000u);
+  }
 }
 
 }  // namespace

@@ -16,8 +16,12 @@ enum class Tag : int {
   result = 2,  ///< worker -> master: the outcome of one batch
   cancel = 3,  ///< master -> worker: drop this batch (another rank finished it first)
   stop = 4,    ///< master -> worker: no more work; final acks
-  snapshot =
-      5,  ///< master -> worker: acks, then "send your tallies"; worker -> master: the tallies
+  /// master -> worker: acks, then "snapshot your tallies". A worker with a private store answers
+  /// with its tallies; one sharing a node store flushes, stops applying acks and answers `paused`.
+  snapshot = 5,
+  collect = 6,  ///< master -> collector: "send the node store"; collector -> master: the tallies
+  resume = 7,   ///< master -> paused worker: apply acks again
+  paused = 8,   ///< worker -> master: flushed and paused; payload: 1 byte, 1 if a collector
 };
 
 /// Tasks first..first+count-1, all at the same attempt number (0 = first try).

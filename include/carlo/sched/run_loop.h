@@ -5,6 +5,7 @@
 /// LocalHub channel, so rank 0 computes too). Waiting always sleeps; no loop spins a core.
 #include <carlo/sched/channel.h>
 #include <carlo/sched/master.h>
+#include <carlo/sched/tally_store.h>
 #include <carlo/sched/task_runner.h>
 
 #include <atomic>
@@ -45,8 +46,10 @@ struct MasterHooks {
 bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink,
                 const MasterHooks& hooks);
 
-/// Runs a worker until the master says stop. `tallies[k]` (length of spec k) receives the counts
-/// of this worker's accepted results.
+/// Runs a worker until the master says stop, adding the tallies of its accepted results to
+/// `store` (flushed before the goodbye). Workers sharing a store must all run under one master.
+void run_worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store);
+/// The same with a private store whose counts end up in `tallies[k]` (length of spec k).
 void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
                 std::vector<std::vector<std::uint64_t>>& tallies);
 

@@ -44,6 +44,9 @@ class Runtime {
   void broadcast(std::vector<std::byte>& data, int root = 0) const;
   /// Collective (world): element-wise sum into `data` on rank 0 (unchanged elsewhere); any size.
   void reduce_sum(std::span<std::uint64_t> data) const;
+  /// Collective (node leaders; other ranks must not call it): element-wise sum over the leaders
+  /// into `data` on rank 0 (a leader; unchanged elsewhere); any size. For per-node totals.
+  void reduce_sum_leaders(std::span<std::uint64_t> data) const;
   /// Collective (node).
   void node_barrier() const;
   /// Collective (world).
@@ -92,6 +95,11 @@ class SharedSegment {
   std::uint64_t size() const noexcept;
   /// Collective (node): waits for the leader's writes, then makes the pages read-only everywhere.
   void seal();
+  /// For a segment that is never sealed (node-wide scratch, e.g. shared tallies): the shared
+  /// bytes on every rank of the node, all of them writing (they coordinate, e.g. with atomics).
+  std::byte* shared_writable();
+  /// Collective (node): every rank's earlier writes become visible to all ranks of the node.
+  void sync();
 
   struct Impl;
 

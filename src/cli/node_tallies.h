@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// The run's tallies, one copy per node: a shared segment every rank of the node adds into (the
+/// wiring between the scheduler's TallyStore and the transport's SharedSegment). Without this, a
+/// walk over 4 M nodes would hold 32 MiB per rank; with it, 32 MiB per node.
+#include <carlo/sched/tally_store.h>
+#include <carlo/simulation.h>
+#include <carlo/transport/runtime.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace carlo::cli {
+
+class NodeTallies {
+ public:
+  /// Collective (world): allocates and zeroes the node's bins (none if there are no tallies).
+  /// Throws InputError on every rank if a node cannot hold them.
+  NodeTallies(const transport::Runtime& rt, const std::vector<TallySpec>& specs);
+  NodeTallies(const NodeTallies&) = delete;
+  NodeTallies& operator=(const NodeTallies&) = delete;
+
+  /// This rank's store, shared with the other ranks of its node; the node leader collects.
+  sched::TallyStore& store() noexcept { return *store_; }
+  /// Collective (world), after every worker loop of the job ended (each flushed its store):
+  /// the job's totals on rank 0, empty vectors elsewhere.
+  std::vector<std::vector<std::uint64_t>> reduce(const transport::Runtime& rt);
+
+ private:
+  std::vector<TallySpec> specs_;
+  transport::SharedSegment segment_;
+  std::optional<sched::TallyStore> store_;
+};
+
+}  // namespace carlo::cli
