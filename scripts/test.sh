@@ -2,7 +2,8 @@
 # Sets everything up (scripts/setup.sh), then runs
 #   1. the sanitizer pass: a second build in build-asan/ with -DCARLO_SANITIZE=ON (ASan + UBSan)
 #      running the unit tests, the MPI test suites and a few end-to-end runs of the whole
-#      scheduler (the other end-to-end tests only repeat those code paths, several times slower),
+#      scheduler and the plugin tests (dlopen of real plugins into an instrumented carlo; the
+#      other end-to-end tests only repeat code paths covered there, several times slower),
 #   2. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format).
 # Exit status is non-zero if anything failed; the last line is the overall ctest-style summary.
 # Environment: CARLO_SKIP_SANITIZE=1 skips step 1.
@@ -44,6 +45,7 @@ if [[ ${CARLO_SKIP_SANITIZE:-0} != 1 ]]; then
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   run_ctest asan-suites build-asan -L 'unit|mpi' -LE script
   run_ctest asan-runs build-asan -R '^run[.](exactly_once|retries_and_failures)[.]'
+  run_ctest asan-plugins build-asan -L plugin
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 fi
 

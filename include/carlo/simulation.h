@@ -18,6 +18,7 @@
 /// buffers as members.
 #include <carlo/ragged.h>
 #include <carlo/rng.h>
+#include <carlo/version.h>
 
 #include <cmath>
 #include <cstdint>
@@ -226,11 +227,18 @@ class Registry {
 
 }  // namespace carlo
 
-/// ABI tag of this header; a plugin built against another one is refused.
+/// ABI tag of this header; a plugin built against another one is refused. It holds the exact
+/// carlo version: the classes above are shared with the plugin by layout, so a plugin runs only
+/// with the carlo it was built against.
 #define CARLO_PLUGIN_ABI "carlo-plugin-1/" CARLO_VERSION
 
 /// In a plugin, registers its simulations:
 ///   CARLO_PLUGIN(registry) { registry.add(carlo::SimulationInfo{...}); }
-#define CARLO_PLUGIN(registry_param)                                     \
-  extern "C" const char* carlo_plugin_abi() { return CARLO_PLUGIN_ABI; } \
-  extern "C" void carlo_plugin_register(carlo::Registry& registry_param)
+/// It defines the two entry points carlo looks up with dlsym, `carlo_plugin_abi` and
+/// `carlo_plugin_register`, exported even when the plugin hides its other symbols
+/// (-fvisibility=hidden, as carlo_add_simulation builds it). Exceptions thrown while registering
+/// (a duplicate name, no `create`) refuse the plugin.
+#define CARLO_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+#define CARLO_PLUGIN(registry_param)                                              \
+  CARLO_PLUGIN_EXPORT const char* carlo_plugin_abi() { return CARLO_PLUGIN_ABI; } \
+  CARLO_PLUGIN_EXPORT void carlo_plugin_register(carlo::Registry& registry_param)

@@ -4,7 +4,22 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
+#include <system_error>
+
 namespace carlo::cli {
+
+namespace {
+
+/// dlerror() text without the leading "PATH: " it usually repeats.
+std::string load_error(const std::string& path) {
+  const char* why = dlerror();
+  std::string text = why ? why : "unknown error";
+  if (text.rfind(path + ": ", 0) == 0) text.erase(0, path.size() + 2);
+  return text;
+}
+
+}  // namespace
 
 PluginSet::~PluginSet() {
   // Plugins stay loaded until exit: static destructors of their code may still run at exit, and
@@ -13,11 +28,23 @@ PluginSet::~PluginSet() {
 }
 
 void PluginSet::load(const std::string& path, Registry& registry) {
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* why = dlerror();
-    throw InputError(path + ": cannot load plugin (" + std::string(why ? why : "unknown error") +
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(path + ": cannot load plugin (" +
+                     (std::filesystem::exists(path, ec) ? "not a regular file" : "no such file") +
                      ")");
+  // dlopen searches the library path for a name without a slash; a user means the file named.
+  const std::string file = std::filesystem::absolute(path, ec).string();
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const std::string why = load_error(file);
+    // A plugin built against another carlo usually fails here, on a libcarlo soname or symbol.
+    const bool other_carlo = why.find("libcarlo") != std::string::npos ||
+                             why.find("undefined symbol") != std::string::npos;
+    throw InputError(path + ": cannot load plugin (" + why + ")" +
+                     (other_carlo ? "; was it built against another carlo? rebuild it against "
+                                    "carlo " CARLO_VERSION
+                                  : ""));
   }
   handles_.push_back(handle);
   using AbiFn = const char* (*)();
@@ -28,11 +55,26 @@ void PluginSet::load(const std::string& path, Registry& registry) {
     throw InputError(path + ": not a carlo plugin (missing entry point " +
                      std::string(!abi ? "carlo_plugin_abi" : "carlo_plugin_register") +
                      "; define the simulations with CARLO_PLUGIN)");
-  const std::string theirs = abi();
+  const char* abi_text = abi();
+  const std::string theirs = abi_text ? abi_text : "(null)";
   if (theirs != CARLO_PLUGIN_ABI)
     throw InputError(path + ": plugin built against " + theirs + ", but this carlo is " +
                      CARLO_PLUGIN_ABI + " (rebuild the plugin against this carlo)");
-  reg(registry);
+  // Register into a scratch registry first: a refused plugin adds nothing, and a name clash is
+  // reported against the plugin's file rather than as a bare duplicate.
+  Registry own;
+  try {
+    reg(own);
+  } catch (const std::exception& e) {
+    throw InputError(path + ": plugin registration failed: " + e.what());
+  }
+  const auto names = own.names();
+  if (names.empty()) throw InputError(path + ": plugin registers no simulation");
+  for (const auto& name : names)
+    if (registry.find(name))
+      throw InputError(path + ": plugin simulation '" + name +
+                       "' clashes with a simulation carlo already has (rename it in the plugin)");
+  for (const auto& name : names) registry.add(*own.find(name));
 }
 
 }  // namespace carlo::cli

@@ -97,6 +97,13 @@ std::string sim_list(const Registry& registry) {
   return s.str();
 }
 
+/// The names on one line, for error messages (which are one line each).
+std::string sim_names(const Registry& registry) {
+  std::string s;
+  for (const auto& name : registry.names()) s += (s.empty() ? "" : ", ") + name;
+  return "known: " + s;
+}
+
 std::optional<TargetSpec> parse_target(const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
@@ -160,7 +167,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     if (!sim_name.empty()) {
       info = registry.find(sim_name);
       if (!info)
-        throw InputError("unknown simulation '" + sim_name + "' (" + sim_list(registry) + ")");
+        throw InputError("unknown simulation '" + sim_name + "' (" + sim_names(registry) + ")");
     }
     po::options_description all;
     all.add(general);
@@ -186,7 +193,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     po::notify(vm);
 
     RunConfig c;
-    if (!info) throw InputError("--sim is required (" + sim_list(registry) + ")");
+    if (!info) throw InputError("--sim is required (" + sim_names(registry) + ")");
     c.sim = info->name;
     auto need = [&](const char* name) -> const std::string& {
       auto* v = get<std::string>(vm, name);

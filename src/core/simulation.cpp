@@ -1,15 +1,16 @@
 #include <carlo/simulation.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 namespace carlo {
 
 namespace {
+// Shortest text that reads back as the same double: 0.85, not 0.84999999999999998.
 std::string real_text(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 }  // namespace
 

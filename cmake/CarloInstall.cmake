@@ -1,0 +1,53 @@
+# Installation: the `carlo` program, libcarlo, the public headers and a CMake package, so that
+# plugins build out of tree with
+#   find_package(carlo REQUIRED)
+#   carlo_add_simulation(mysim mysim.cpp)
+# Included from the top-level CMakeLists.txt after carlo_lib and carlo are defined.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+# <carlo/version.h>: the version for headers that need it (the plugin ABI tag), so an installed
+# header compiles on its own.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/version.h.in ${PROJECT_BINARY_DIR}/include/carlo/version.h @ONLY)
+target_include_directories(carlo_lib PUBLIC $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>)
+
+# The headers use C++20 (std::span): consumers get the standard from the target.
+target_compile_features(carlo_lib PUBLIC cxx_std_20)
+# A plugin links this exact library file name; the ABI of 0.x releases changes with the minor.
+set_target_properties(carlo_lib PROPERTIES
+  VERSION ${PROJECT_VERSION}
+  SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}
+  EXPORT_NAME carlo)
+
+# An installed `carlo` finds its libcarlo relative to itself, under any --prefix; libraries
+# outside the system directories (an MPI or HDF5 in a module tree) stay on the path too.
+file(RELATIVE_PATH _carlo_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
+set_target_properties(carlo PROPERTIES
+  INSTALL_RPATH "$ORIGIN/${_carlo_bin_to_lib}" INSTALL_RPATH_USE_LINK_PATH ON)
+set_target_properties(carlo_lib PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
+
+# Plugins in carlo's own build tree (tests) use the same helper as out-of-tree ones.
+include(${CMAKE_CURRENT_LIST_DIR}/carloSimulation.cmake)
+
+if(CARLO_INSTALL)
+  set(_carlo_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/carlo)
+  install(TARGETS carlo_lib EXPORT carloTargets
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  # The executable is not exported: its target name would clash with carlo::carlo.
+  install(TARGETS carlo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/carlo
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+  install(FILES ${PROJECT_BINARY_DIR}/include/carlo/version.h
+          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/carlo)
+  install(EXPORT carloTargets NAMESPACE carlo:: DESTINATION ${_carlo_cmake_dir})
+  configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/carloConfig.cmake.in
+    ${PROJECT_BINARY_DIR}/carloConfig.cmake
+    INSTALL_DESTINATION ${_carlo_cmake_dir}
+    PATH_VARS CMAKE_INSTALL_BINDIR)
+  write_basic_package_version_file(${PROJECT_BINARY_DIR}/carloConfigVersion.cmake
+    VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+  install(FILES ${PROJECT_BINARY_DIR}/carloConfig.cmake ${PROJECT_BINARY_DIR}/carloConfigVersion.cmake
+                ${CMAKE_CURRENT_LIST_DIR}/carloSimulation.cmake
+          DESTINATION ${_carlo_cmake_dir})
+endif()
