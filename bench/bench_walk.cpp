@@ -1,26 +1,33 @@
 // Benchmark: random-walk PageRank steps per second against the machine's random-gather rate
 // (docs/benchmarks.md, "Random-walk PageRank (walk)").
 //
-//   bench_walk GRAPH.h5 [--tasks N] [--huge]
+//   bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]
 //
-// One process, one core, the graph loaded into memory (like a node's shared copy). Measured in the
-// same run, on the same values array:
+// One process, one core, the graph loaded into private 4 KiB-page memory (like a node's shared
+// window, which gets no huge pages). Measured in the same run, on the same values array:
 //   (a) independent random gathers from `values` (precomputed random indices, many loads in
 //       flight): the machine's gather rate, the ceiling for any step that needs one random load;
 //   (a') dependent random loads, one at a time (each index computed from the previous value): what
 //       one walker at a time could reach at best;
-//   (b) the `walk` simulation itself, built with walk_info().create() and run task by task through
-//       carlo::Task exactly as a worker does (the per-task tally log included, cleared per task);
+//   (b) the `walk` simulation as shipped, built with walk_info().create() (so with its compact row
+//       index) and run task by task through carlo::Task exactly as a worker does (the per-task
+//       tally log included, cleared per task), K (default 1000) walks per task;
 //   (c) (b) plus applying each task's tally log to a dense per-rank array, as the worker does when
 //       the master acknowledges the batch: the full per-step cost of a run; (c') the same with an
-//       apply loop that prefetches the bins 16 entries ahead;
-//   (d) one walker at a time (a plain loop), and the simulation's kernel (sims/walk_kernel.h) with
-//       8..64 lanes counting visits into a dense per-rank array instead of the tally log;
-//   (e) the kernel appending bare uint64 bins to a vector (a leaner log), and recording nothing.
-// Each figure is the best of 3 interleaved rounds; rates use the thread's CPU time (the machine is
-// shared), wall-clock rates are printed alongside.
+//       apply loop that prefetches the bins 16 entries ahead; (c'') (c') with every add an
+//       atomic_ref fetch_add (relaxed): the cost of a node-shared tally;
+//   (e) the kernel (sims/walk_kernel.h) with the simulation's index, without carlo::Task: recording
+//       nothing (its ceiling), appending bare bins, counting into a dense array;
+//   (i) the kernel over other row indexes: the graph's own uint64 offsets (what the simulation read
+//       before), those copied to huge pages, uint32 offsets on 4 KiB pages, and (begin, length)
+//       uint32 pairs on huge pages;
+//   (l) the kernel with 16, 48, 64 lanes (48 and 64 would change the results);
+//   (d) one walker at a time (a plain loop).
+// Each figure is the best of R (default 3) interleaved rounds, each walk item preceded by an
+// untimed run of a tenth of its tasks (the gathers flush the caches); rates use the thread's CPU
+// time (the machine is shared), wall-clock rates are printed alongside.
 // --huge asks for transparent huge pages (madvise) on the graph buffers; carlo's shared window and
-// file mapping do not, so the default is the representative figure.
+// file mapping cannot have them, so the default is the representative figure.
 #include <carlo/error.h>
 #include <carlo/io/ragged_file.h>
 #include <carlo/sims/builtin.h>
@@ -32,6 +39,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -76,33 +84,40 @@ class Buffer {
   void* p_;
 };
 
-// ---- (d) the simulation's kernel with other lane counts, counting into a dense array -----------
+// ---- kernel experiments: the simulation's kernel with other row indexes, lane counts, sinks ----
 
-template <std::size_t Lanes>
-std::uint64_t walk_dense(const carlo::RaggedView& g, std::uint64_t seed, std::uint64_t id,
-                         std::uint64_t walks, std::uint64_t continue_below, std::uint64_t* visits) {
-  return carlo::sims::walk_detail::run_walks<std::int64_t, Lanes>(
-      g, walks, continue_below, [&](std::size_t lane) { return carlo::Stream(seed, id, lane + 1); },
-      [&](std::span<const std::uint64_t> nodes) {
-        for (const std::uint64_t node : nodes) ++visits[node];
-      });
-}
+/// Row c as one 8-byte load: begin in the low 32 bits, length in the high 32 (32 MiB at scale 22,
+/// never two cache lines). An alternative to CompactOffsets, measured here only.
+struct PackedIndex {
+  const std::uint64_t* rows;
+  std::uint64_t begin(std::uint64_t c) const noexcept { return rows[c] & 0xffffffffu; }
+  std::uint64_t length(std::uint64_t c) const noexcept { return rows[c] >> 32; }
+  void prefetch(std::uint64_t c) const noexcept { __builtin_prefetch(rows + c); }
+};
 
-/// The simulation's kernel appending bare bins to a vector (8 bytes a visit, count 1 implicit), or
-/// recording nothing (`log` null): what a leaner tally log would cost, and the kernel's ceiling.
-std::uint64_t walk_bins(const carlo::RaggedView& g, std::uint64_t seed, std::uint64_t id,
-                        std::uint64_t walks, std::uint64_t continue_below,
-                        std::vector<std::uint64_t>* log, std::uint64_t* sink) {
+/// The simulation's kernel over `index`, counting visits into a dense array (`visits`), appending
+/// bare bins to `log`, or recording nothing (both null): what the kernel costs without carlo::Task.
+template <std::size_t Lanes = carlo::sims::walk_detail::kLanes, class Index>
+std::uint64_t walk_kernel(const Index& index, const carlo::RaggedView& g, std::uint64_t seed,
+                          std::uint64_t id, std::uint64_t walks, std::uint64_t continue_below,
+                          std::uint64_t* visits, std::vector<std::uint64_t>* log) {
+  namespace wd = carlo::sims::walk_detail;
   auto substream = [&](std::size_t lane) { return carlo::Stream(seed, id, lane + 1); };
-  if (log == nullptr)
-    return carlo::sims::walk_detail::run_walks<std::int64_t>(
-        g, walks, continue_below, substream,
-        [&](std::span<const std::uint64_t> nodes) { *sink += nodes.size(); });
-  log->clear();
-  return carlo::sims::walk_detail::run_walks<std::int64_t>(
-      g, walks, continue_below, substream, [&](std::span<const std::uint64_t> nodes) {
-        log->insert(log->end(), nodes.begin(), nodes.end());
-      });
+  const auto* values = wd::readable_values<std::int64_t>(g);
+  if (visits != nullptr)
+    return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below,
+                                              substream, [&](std::span<const std::uint64_t> nodes) {
+                                                for (const std::uint64_t n : nodes) ++visits[n];
+                                              });
+  if (log != nullptr) {
+    log->clear();
+    return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below,
+                                              substream, [&](std::span<const std::uint64_t> nodes) {
+                                                log->insert(log->end(), nodes.begin(), nodes.end());
+                                              });
+  }
+  return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below, substream,
+                                            [](std::span<const std::uint64_t>) {});
 }
 
 /// One walker at a time, no prefetch: every step waits for its two loads.
@@ -126,10 +141,25 @@ std::uint64_t walk_one_at_a_time(const carlo::RaggedView& g, std::uint64_t seed,
   return steps;
 }
 
+/// AnonHugePages of this process in KiB (/proc/self/smaps_rollup), or -1 if unreadable.
+long anon_huge_kib() {
+  std::FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr)
+    if (std::sscanf(line, "AnonHugePages: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
+
 struct Args {
   std::string path;
   std::uint64_t tasks = 3000;
   bool huge = false;
+  int rounds = 3;
+  std::uint64_t warm_up = 100;
+  std::uint64_t walks = 1000;
 };
 
 Args parse(int argc, char** argv) {
@@ -138,14 +168,23 @@ Args parse(int argc, char** argv) {
     const std::string s = argv[i];
     if (s == "--tasks" && i + 1 < argc) a.tasks = std::strtoull(argv[++i], nullptr, 10);
     else if (s == "--huge") a.huge = true;
+    else if (s == "--rounds" && i + 1 < argc) a.rounds = std::max(1, std::atoi(argv[++i]));
+    else if (s == "--warm-up" && i + 1 < argc) a.warm_up = std::strtoull(argv[++i], nullptr, 10);
+    else if (s == "--walks" && i + 1 < argc)
+      a.walks = std::max<std::uint64_t>(1, std::strtoull(argv[++i], nullptr, 10));
     else if (a.path.empty() && s[0] != '-') a.path = s;
-    else throw carlo::InputError("usage: bench_walk GRAPH.h5 [--tasks N] [--huge]");
+    else
+      throw carlo::InputError(
+          "usage: bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]");
   }
-  if (a.path.empty()) throw carlo::InputError("usage: bench_walk GRAPH.h5 [--tasks N] [--huge]");
+  if (a.path.empty())
+    throw carlo::InputError(
+        "usage: bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]");
   return a;
 }
 
 int run(const Args& args) {
+  namespace wd = carlo::sims::walk_detail;
   // ---- load --------------------------------------------------------------------------------
   carlo::io::RaggedReader reader(args.path);
   const auto& info = reader.info();
@@ -170,18 +209,41 @@ int run(const Args& args) {
       static_cast<unsigned long long>(info.n_values), value_mib,
       static_cast<double>((info.rows + 1) * 8) / (1 << 20), load_s,
       args.huge ? " (huge pages requested)" : "");
+  if (!wd::CompactOffsets::fits(g))
+    throw carlo::InputError(args.path + ": bench_walk wants fewer than 2^32 edges");
 
   carlo::OptionValues opts;
-  opts.set("walks-per-task", std::int64_t{1000});
+  opts.set("walks-per-task", static_cast<std::int64_t>(args.walks));
   opts.set("alpha", 0.85);
+  const long huge_before = anon_huge_kib();
   t0 = Clock::now();
   auto sim = carlo::sims::walk_info().create(opts, g);
-  std::printf("setup (validating every neighbour id): %.3f s\n", seconds_since(t0));
+  const double setup_s = seconds_since(t0);
+  std::printf(
+      "setup (validating every neighbour id, building the compact row index): %.3f s; anonymous "
+      "huge pages %+ld KiB\n",
+      setup_s, anon_huge_kib() - huge_before);
+
+  // The row indexes the kernel experiments compare (the simulation builds its own CompactOffsets).
+  const wd::OffsetIndex<std::uint64_t> shared64{g.offsets};  // the graph's own offsets
+  Buffer huge64_buf((info.rows + 1) * sizeof(std::uint64_t), true);
+  std::memcpy(huge64_buf.as<std::uint64_t>(), g.offsets, (info.rows + 1) * sizeof(std::uint64_t));
+  const wd::OffsetIndex<std::uint64_t> huge64{huge64_buf.as<std::uint64_t>()};
+  Buffer small32_buf((info.rows + 1) * sizeof(std::uint32_t), false);
+  for (std::uint64_t i = 0; i <= info.rows; ++i)
+    small32_buf.as<std::uint32_t>()[i] = static_cast<std::uint32_t>(g.offsets[i]);
+  const wd::OffsetIndex<std::uint32_t> small32{small32_buf.as<std::uint32_t>()};
+  const wd::CompactOffsets compact(g);
+  const auto compact32 = compact.index();
+  Buffer packed_buf(info.rows * sizeof(std::uint64_t), true);
+  for (std::uint64_t i = 0; i < info.rows; ++i)
+    packed_buf.as<std::uint64_t>()[i] = g.offsets[i] | (g.offsets[i + 1] - g.offsets[i]) << 32;
+  const PackedIndex packed{packed_buf.as<std::uint64_t>()};
 
   // Every figure is the best of `kRounds` rounds, the items interleaved so a burst of load from
   // other processes does not favour one of them; rates use this thread's CPU time, since the
   // machine is shared (wall-clock rates are printed alongside).
-  constexpr int kRounds = 3;
+  const int rounds = args.rounds;
   struct Rate {
     double cpu = 0, wall = 0;
     void add(double work, double cpu_s, double wall_s) {
@@ -189,7 +251,16 @@ int run(const Args& args) {
       wall = std::max(wall, work / wall_s);
     }
   };
-  auto timed = [](Rate& r, auto&& body) {
+  // Tasks per walk item. Each walk item first runs W tasks untimed: the item before it (the
+  // gathers above all) may have flushed the caches, while a worker running tasks back to back
+  // keeps its row index as warm as the walks let it (steady state).
+  std::uint64_t n_tasks = args.tasks;
+  auto timed = [&](Rate& r, auto&& body, bool warm_up = true) {
+    if (warm_up) {
+      n_tasks = args.warm_up;
+      body();
+      n_tasks = args.tasks;
+    }
     const auto w0 = Clock::now();
     const double c0 = thread_cpu_seconds();
     const double work = body();
@@ -224,34 +295,44 @@ int run(const Args& args) {
   const auto specs = sim->tally_specs();
   std::vector<std::uint64_t> dense(info.rows, 0);
   std::uint64_t next_task = 0;  // fresh tasks every round
-  // apply: 0 no, 1 as the worker does (sched/run_loop.cpp), 2 prefetching 16 entries ahead.
-  auto run_sim = [&](int apply) {
+  enum class Apply { none, plain, prefetch, atomic };
+  auto run_sim = [&](Apply apply) {
     carlo::TallyLog log;
     log.tallies.resize(1);
     log.tallies[0].ones.reserve(16384);
     double steps = 0;
-    for (std::uint64_t k = 0; k < args.tasks; ++k) {
+    constexpr std::size_t kAhead = 16;
+    for (std::uint64_t k = 0; k < n_tasks; ++k) {
       double obs = 0;
       carlo::Task task(next_task++, 1, 0, &obs, 1, &log, &specs);
       sim->run(task);
       steps += obs;
       const auto& es = log.tallies[0].ones;
-      if (apply == 1)
-        for (std::uint64_t bin : es) ++dense[bin];
-      if (apply == 2) {
-        constexpr std::size_t kAhead = 16;
-        for (std::size_t i = 0; i < es.size(); ++i) {
-          if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
-          ++dense[es[i]];
-        }
+      switch (apply) {
+        case Apply::none: break;
+        case Apply::plain:  // as the worker applies an acknowledged batch (TallyLog::add_to)
+          for (std::uint64_t bin : es) ++dense[bin];
+          break;
+        case Apply::prefetch:
+          for (std::size_t i = 0; i < es.size(); ++i) {
+            if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
+            ++dense[es[i]];
+          }
+          break;
+        case Apply::atomic:  // what a node-shared tally costs: every add a locked RMW
+          for (std::size_t i = 0; i < es.size(); ++i) {
+            if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
+            std::atomic_ref<std::uint64_t>(dense[es[i]]).fetch_add(1, std::memory_order_relaxed);
+          }
+          break;
       }
       log.clear();
     }
     return steps;
   };
 
-  // (d) kernel experiments on a copy, first checked against the simulation.
-  const auto continue_below = static_cast<std::uint64_t>(std::ldexp(0.85L, 64));
+  // The kernel experiments, first checked against the simulation: same visits with every index.
+  const auto continue_below = wd::continue_threshold(0.85);
   {
     carlo::TallyLog log;
     double obs = 0;
@@ -259,11 +340,18 @@ int run(const Args& args) {
     sim->run(task);
     std::vector<std::vector<std::uint64_t>> wanted{std::vector<std::uint64_t>(info.rows, 0)};
     log.add_to(wanted);
-    const auto& want = wanted[0];
-    std::vector<std::uint64_t> got(info.rows, 0);
-    walk_dense<32>(g, 1, 7, 1000, continue_below, got.data());
-    if (want != got)
-      throw carlo::SystemError("bench_walk: the kernel copy disagrees with the simulation");
+    auto check = [&](const auto& index, const char* name) {
+      std::vector<std::uint64_t> got(info.rows, 0);
+      walk_kernel(index, g, 1, 7, args.walks, continue_below, got.data(), nullptr);
+      if (got != wanted[0])
+        throw carlo::SystemError(std::string("bench_walk: the kernel with the ") + name +
+                                 " index disagrees with the simulation");
+    };
+    check(shared64, "shared uint64");
+    check(huge64, "huge-page uint64");
+    check(small32, "4 KiB-page uint32");
+    check(compact32, "compact");
+    check(packed, "packed");
   }
   auto kernel_steps = [&](auto&& kernel, std::uint64_t tasks) {
     std::uint64_t steps = 0;
@@ -273,65 +361,67 @@ int run(const Args& args) {
   auto one_at_a_time = [&] {
     return kernel_steps(
         [&](std::uint64_t t) {
-          return walk_one_at_a_time(g, 1, t, 1000, continue_below, dense.data());
+          return walk_one_at_a_time(g, 1, t, args.walks, continue_below, dense.data());
         },
-        std::max<std::uint64_t>(args.tasks / 10, 1));
+        std::max<std::uint64_t>(n_tasks / 10, 1));
   };
   std::vector<std::uint64_t> bins;
   bins.reserve(16384);
-  std::uint64_t nothing = 0;
-  auto bare_bins = [&] {
-    return kernel_steps(
-        [&](std::uint64_t t) { return walk_bins(g, 1, t, 1000, continue_below, &bins, &nothing); },
-        args.tasks);
-  };
-  auto no_record = [&] {
+  // Recording nothing unless `visits`/`log` given; Lanes other than 32 change the results.
+  auto kernel = [&]<std::size_t L = wd::kLanes>(const auto& index, std::uint64_t* visits = nullptr,
+                                                std::vector<std::uint64_t>* log = nullptr) {
     return kernel_steps(
         [&](std::uint64_t t) {
-          return walk_bins(g, 1, t, 1000, continue_below, nullptr, &nothing);
+          return walk_kernel<L>(index, g, 1, t, args.walks, continue_below, visits, log);
         },
-        args.tasks);
-  };
-  auto lanes = [&]<std::size_t L>(std::integral_constant<std::size_t, L>) {
-    return kernel_steps(
-        [&](std::uint64_t t) { return walk_dense<L>(g, 1, t, 1000, continue_below, dense.data()); },
-        args.tasks);
+        n_tasks);
   };
 
-  run_sim(0);  // warm up: page tables, caches, the log's capacity
-  Rate ra, rdep, rb, rc, rc2, rbins, rnone, r1, r8, r16, r32, r64;
-  for (int round = 0; round < kRounds; ++round) {
-    timed(ra, gathers);
-    timed(rdep, dependent);
-    timed(rb, [&] { return run_sim(0); });
-    timed(rc, [&] { return run_sim(1); });
-    timed(rc2, [&] { return run_sim(2); });
-    timed(rbins, bare_bins);
-    timed(rnone, no_record);
+  run_sim(Apply::none);  // warm up: page tables, the log's capacity
+  Rate ra, rdep, rb, rc, rc2, rc3, rbins, rdense, r1;
+  Rate rshared, rhuge64, rsmall32, rcompact, rpacked, rl16, rl48, rl64;
+  for (int round = 0; round < rounds; ++round) {
+    timed(ra, gathers, false);
+    timed(rdep, dependent, false);
+    timed(rb, [&] { return run_sim(Apply::none); });
+    timed(rc, [&] { return run_sim(Apply::plain); });
+    timed(rc2, [&] { return run_sim(Apply::prefetch); });
+    timed(rc3, [&] { return run_sim(Apply::atomic); });
+    timed(rcompact, [&] { return kernel(compact32); });
+    timed(rbins, [&] { return kernel(compact32, nullptr, &bins); });
+    timed(rdense, [&] { return kernel(compact32, dense.data()); });
+    timed(rshared, [&] { return kernel(shared64); });
+    timed(rhuge64, [&] { return kernel(huge64); });
+    timed(rsmall32, [&] { return kernel(small32); });
+    timed(rpacked, [&] { return kernel(packed); });
+    timed(rl16, [&] { return kernel.template operator()<16>(compact32); });
+    timed(rl48, [&] { return kernel.template operator()<48>(compact32); });
+    timed(rl64, [&] { return kernel.template operator()<64>(compact32); });
     timed(r1, one_at_a_time);
-    timed(r8, [&] { return lanes(std::integral_constant<std::size_t, 8>{}); });
-    timed(r16, [&] { return lanes(std::integral_constant<std::size_t, 16>{}); });
-    timed(r32, [&] { return lanes(std::integral_constant<std::size_t, 32>{}); });
-    timed(r64, [&] { return lanes(std::integral_constant<std::size_t, 64>{}); });
   }
   const double a = ra.cpu;
   auto line = [&](const char* what, const Rate& r, const char* unit) {
-    std::printf("%-50s %7.1f M%s/s  = %.2f x (a)   [wall clock %6.1f M/s]\n", what, r.cpu / 1e6,
-                unit, r.cpu / a, r.wall / 1e6);
+    std::printf("%-58s %6.1f M%s/s = %.2f x (a)  [wall clock %5.1f M/s]\n", what, r.cpu / 1e6, unit,
+                r.cpu / a, r.wall / 1e6);
   };
-  std::printf("per core, best of %d rounds, CPU time:\n", kRounds);
+  std::printf("per core, best of %d rounds, CPU time:\n", rounds);
   line("(a)  independent random gathers from values", ra, "");
   line("(a') dependent random loads, one at a time", rdep, "");
-  line("(b)  walk simulation (carlo::Task + tally log)", rb, " steps");
+  line("(b)  walk simulation as shipped (carlo::Task + tally log)", rb, " steps");
   line("(c)  (b) + applying the log to a dense array", rc, " steps");
-  line("(c') (c), the apply loop prefetching", rc2, " steps");
-  line("(e)  kernel appending bare uint64 bins", rbins, " steps");
-  line("(e)  kernel recording nothing (ceiling)", rnone, " steps");
+  line("(c') (c), the apply loop prefetching 16 ahead", rc2, " steps");
+  line("(c'') (c'), atomic_ref fetch_add (a node-shared tally)", rc3, " steps");
+  line("(e)  kernel, compact index, recording nothing (ceiling)", rcompact, " steps");
+  line("(e)  kernel, compact index, appending bare uint64 bins", rbins, " steps");
+  line("(e)  kernel, compact index, counting into a dense array", rdense, " steps");
+  line("(i)  kernel, graph's own uint64 offsets (before)", rshared, " steps");
+  line("(i)  kernel, uint64 offsets copied to huge pages", rhuge64, " steps");
+  line("(i)  kernel, uint32 offsets on 4 KiB pages", rsmall32, " steps");
+  line("(i)  kernel, packed (begin, length) uint32 pairs, huge pages", rpacked, " steps");
+  line("(l)  kernel, compact index, 16 lanes", rl16, " steps");
+  line("(l)  kernel, compact index, 48 lanes (other results)", rl48, " steps");
+  line("(l)  kernel, compact index, 64 lanes (other results)", rl64, " steps");
   line("(d)  one walker at a time, dense counts", r1, " steps");
-  line("(d)   8 lanes, dense counts", r8, " steps");
-  line("(d)  16 lanes, dense counts", r16, " steps");
-  line("(d)  32 lanes, dense counts (the simulation's width)", r32, " steps");
-  line("(d)  64 lanes, dense counts", r64, " steps");
   std::printf("walk steps/s (b) / gather rate (a) = %.2f; one load at a time: %.0f ns\n",
               rb.cpu / a, 1e9 / rdep.cpu);
   std::printf("(checksum %lld)\n", static_cast<long long>(sink));
