@@ -196,6 +196,7 @@ int run(transport::Runtime& rt, const Args& args) {
   // the checkpoint) reaches every rank before any work starts.
   std::optional<sched::Master> master;
   std::string resumed;
+  std::uint64_t resolved_before = 0;  // restored by --resume: not this run's throughput
   agreed(rt, [&] {
     if (!root) return;
     sched::MasterConfig mc;
@@ -210,6 +211,7 @@ int run(transport::Runtime& rt, const Args& args) {
     master.emplace(mc);
     if (start == RunPersistence::Start::resume) resumed = persist->resume(*master, *writer);
     else persist->start_fresh();
+    resolved_before = master->tasks_done() + master->tasks_failed();
   });
   if (!resumed.empty() && !c.quiet) std::fprintf(stderr, "carlo: %s\n", resumed.c_str());
   bool interrupted = false;
@@ -273,7 +275,7 @@ int run(transport::Runtime& rt, const Args& args) {
     meta.start_time = iso_utc(started);
     meta.end_time = iso_utc(std::chrono::system_clock::now());
     meta.wall_seconds = wall;
-    const std::uint64_t resolved = master->tasks_done() + master->tasks_failed();
+    const std::uint64_t resolved = master->tasks_done() + master->tasks_failed() - resolved_before;
     meta.tasks_per_second = wall > 0 ? static_cast<double>(resolved) / wall : 0;
     meta.metrics = {{"compute_seconds", master->compute_seconds()},
                     {"retries", static_cast<double>(master->retries())},
@@ -290,6 +292,7 @@ int run(transport::Runtime& rt, const Args& args) {
 
     const auto& failed = master->failures();
     const auto& retried = master->retried();
+    std::uint64_t done_in_file = 0;
     auto status = [&](std::uint64_t first, std::uint64_t count, io::TaskState* st,
                       std::uint8_t* attempts) {
       for (std::uint64_t i = 0; i < count; ++i) {
@@ -299,6 +302,7 @@ int run(transport::Runtime& rt, const Args& args) {
           attempts[i] = static_cast<std::uint8_t>(f->second.attempts);
         } else if (t >= c.first_task && t < kept && t < done_below && master->is_resolved(t)) {
           st[i] = io::TaskState::done;
+          ++done_in_file;
           auto r = retried.find(t);
           attempts[i] = static_cast<std::uint8_t>(r == retried.end() ? 1 : r->second);
         } else {
@@ -321,12 +325,14 @@ int run(transport::Runtime& rt, const Args& args) {
     io::write_timeline(c.output, timeline);
 
     if (!c.quiet) {
-      char line[256];
-      std::snprintf(
-          line, sizeof line,
-          "%llu tasks done, %zu failed in %.2f s (%.4g tasks/s on %d ranks, %d nodes) -> %s",
-          static_cast<unsigned long long>(master->tasks_done()), failures.size(), wall,
-          meta.tasks_per_second, rt.world_size(), rt.node_count(), c.output.c_str());
+      char line[320];
+      const int ranks = rt.world_size(), nodes = rt.node_count();
+      std::snprintf(line, sizeof line,
+                    "%llu tasks done, %zu failed in %.2f s (%.4g tasks/s on %d rank%s, %d node%s) "
+                    "-> %s",
+                    static_cast<unsigned long long>(done_in_file), failures.size(), wall,
+                    meta.tasks_per_second, ranks, ranks == 1 ? "" : "s", nodes,
+                    nodes == 1 ? "" : "s", c.output.c_str());
       std::string closing = line;
       if (interrupted)
         closing = "INTERRUPTED: " + closing +
@@ -334,7 +340,11 @@ int run(transport::Runtime& rt, const Args& args) {
       if (c.target)
         closing +=
             master->target_met()
-                ? "\ncarlo: stderr target met after " + std::to_string(kept) + " tasks"
+                ? "\ncarlo: stderr target met after " + std::to_string(kept) +
+                      " tasks (the file keeps those; " +
+                      std::to_string(master->tasks_done() -
+                                     std::min(done_in_file, master->tasks_done())) +
+                      " tasks computed past them were dropped)"
                 : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
       const auto results = io::read_results_info(c.output);
       for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size();

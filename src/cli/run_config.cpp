@@ -5,6 +5,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -95,6 +96,13 @@ std::string sim_list(const Registry& registry) {
       << "\n";
   }
   return s.str();
+}
+
+/// Shortest text that reads back as the same double ("0", "2.5"), for the results' provenance.
+std::string shortest(double v) {
+  char buf[40];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 /// The names on one line, for error messages (which are one line each).
@@ -271,7 +279,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
                     {"seed", std::to_string(c.seed)},
                     {"batch", c.batch ? std::to_string(c.batch) : "auto"},
                     {"max-retries", std::to_string(c.max_retries)},
-                    {"task-timeout", std::to_string(c.task_timeout)},
+                    {"task-timeout", shortest(c.task_timeout)},
                     {"target-stderr", c.target ? *get<std::string>(vm, "target-stderr") : ""},
                     {"check-every", std::to_string(c.check_every)},
                     {"share", c.share == ShareMode::mmap ? "mmap" : "window"}};
