@@ -15,8 +15,9 @@ namespace fs = std::filesystem;
 
 /// Options that change how a run is carried out but never its results.
 bool shapes_results(const std::string& name) {
+  // The plugin's path is not: the same build may live elsewhere (plugin-checksum decides).
   return name != "batch" && name != "max-retries" && name != "task-timeout" && name != "share" &&
-         name != "ranks";
+         name != "ranks" && name != "plugin";
 }
 
 /// name=value lines in the order they were recorded.

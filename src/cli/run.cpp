@@ -24,6 +24,7 @@
 #include <ctime>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -53,6 +54,22 @@ class AgreedError : public InputError {
 
 /// Runs `f` on every rank (collective): if it throws on any rank, every rank throws AgreedError
 /// with the message of the lowest failing rank.
+/// Observation and tally names become dataset names in the results file: refuse what cannot be
+/// one (a plugin's mistake) with a line naming the simulation, before any file is touched.
+void check_output_names(const std::string& sim, const std::vector<std::string>& names,
+                        const std::vector<TallySpec>& specs) {
+  std::set<std::string> seen;
+  auto check = [&](const std::string& kind, const std::string& name) {
+    if (name.empty() || name == "." || name.find('/') != std::string::npos)
+      throw InputError("simulation '" + sim + "': " + kind + " name '" + name +
+                       "' cannot name a dataset (empty, '.' or containing '/')");
+    if (!seen.insert(kind + "/" + name).second)
+      throw InputError("simulation '" + sim + "' declares " + kind + " '" + name + "' twice");
+  };
+  for (const auto& n : names) check("observation", n);
+  for (const auto& t : specs) check("tally", t.name);
+}
+
 template <class F>
 void agreed(const transport::Runtime& rt, F&& f) {
   std::string message;
@@ -156,8 +173,10 @@ int run(transport::Runtime& rt, const Args& args) {
   std::optional<sched::StderrTarget> target;
   agreed(rt, [&] {
     sim = info.create(c.sim_options, view);
+    if (!sim) throw InputError("simulation '" + c.sim + "': create returned no simulation");
     names = sim->observation_names();
     specs = sim->tally_specs();
+    check_output_names(c.sim, names, specs);
     if (c.target) {
       auto it = std::find(names.begin(), names.end(), c.target->observation);
       if (it == names.end()) {

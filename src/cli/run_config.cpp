@@ -7,7 +7,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -98,6 +101,23 @@ std::string sim_list(const Registry& registry) {
   return s.str();
 }
 
+/// "fnv1a64:<hex>" of a file's bytes (a plugin: small), to tell two builds apart.
+std::string file_checksum(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read plugin");
+  std::uint64_t h = 14695981039346656037ull;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ull;
+    }
+  }
+  char text[40];
+  std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return text;
+}
+
 /// Shortest text that reads back as the same double ("0", "2.5"), for the results' provenance.
 std::string shortest(double v) {
   char buf[40];
@@ -165,7 +185,14 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     for (const auto* vm : {&first, &from_config})
       if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
         plugin_paths.insert(plugin_paths.end(), p->begin(), p->end());
-    for (const auto& p : plugin_paths) plugins.load(p, registry);
+    // Which file each plugin simulation came from: its content goes into the provenance.
+    std::map<std::string, std::string> plugin_of;
+    for (const auto& p : plugin_paths) {
+      const auto before = registry.names();
+      plugins.load(p, registry);
+      for (const auto& name : registry.names())
+        if (std::find(before.begin(), before.end(), name) == before.end()) plugin_of[name] = p;
+    }
 
     std::string sim_name;
     if (auto* s = get<std::string>(first, "sim")) sim_name = *s;
@@ -175,7 +202,9 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     if (!sim_name.empty()) {
       info = registry.find(sim_name);
       if (!info)
-        throw InputError("unknown simulation '" + sim_name + "' (" + sim_names(registry) + ")");
+        throw InputError(
+            "unknown simulation '" + sim_name + "' (" + sim_names(registry) +
+            (plugin_paths.empty() ? "; a plugin's simulations need --plugin lib.so" : "") + ")");
     }
     po::options_description all;
     all.add(general);
@@ -193,7 +222,14 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
 
     // Pass 2: everything, strictly; the command line first so it wins over the config file.
     po::variables_map vm;
-    po::store(po::command_line_parser(rest).options(all).run(), vm);
+    const auto parsed_line = po::command_line_parser(rest).options(all).run();
+    // Boost keeps bare words aside silently: `--flag false` would run with the flag set.
+    const auto stray = po::collect_unrecognized(parsed_line.options, po::include_positional);
+    if (!stray.empty())
+      throw InputError("unexpected argument '" + stray.front() +
+                       "' (give option values as --name VALUE or --name=VALUE; flags take no "
+                       "value)");
+    po::store(parsed_line, vm);
     if (!config_file.empty()) {
       std::ifstream in(config_file);
       po::store(po::parse_config_file(in, all, false), vm);
@@ -284,6 +320,12 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
                     {"check-every", std::to_string(c.check_every)},
                     {"share", c.share == ShareMode::mmap ? "mmap" : "window"}};
     for (const auto& [k, v] : c.sim_options.canonical()) c.provenance.emplace_back("sim." + k, v);
+    // A plugin's code shapes the results as much as its options: record which build ran, so
+    // --resume and carlo merge refuse to mix two builds.
+    if (auto it = plugin_of.find(c.sim); it != plugin_of.end()) {
+      c.provenance.emplace_back("plugin", std::filesystem::absolute(it->second).string());
+      c.provenance.emplace_back("plugin-checksum", file_checksum(it->second));
+    }
     parsed.config = std::move(c);
     return parsed;
   } catch (const po::error& e) {

@@ -36,7 +36,8 @@ constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
 /// (max-retries and task-timeout only matter when a task fails or hangs; see docs/split-merge.md.)
 bool free_option(const std::string& name) {
   return name == "task-range" || name == "batch" || name == "max-retries" ||
-         name == "task-timeout" || name == "share" || name == "check-every" || name == "ranks";
+         name == "task-timeout" || name == "share" || name == "check-every" || name == "ranks" ||
+         name == "plugin";  // where the library was; its plugin-checksum must agree
 }
 
 struct Part {

@@ -188,6 +188,11 @@ def usage_errors():
         (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--target-stderr", "nope=0.1"],
          "no observation 'nope'"),
         (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--batch", "0"], "--batch"),
+        # A bare word is never silently dropped: `--quiet false` would run quietly.
+        (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--quiet", "false"],
+         "unexpected argument 'false'"),
+        (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--samples-per-task", "10", "20"],
+         "unexpected argument '20'"),
     ]
     for args, needle in cases:
         p = subprocess.run(["mpiexec", "-n", "3", "--oversubscribe", CARLO, "run"] + args, env=env,
