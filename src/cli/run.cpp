@@ -34,6 +34,10 @@ namespace {
 /// Set by SIGTERM, SIGINT or SIGUSR1. A signal handler can only reach a global; rank 0's master
 /// polls it (the other ranks ignore it and wait for the master's stop).
 std::atomic<bool> g_interrupted{false};
+
+// A run whose first tasks all fail is broken (a bad simulation or data): stop instead of
+// retrying every task of a long job (docs/running.md).
+constexpr std::uint64_t kAbortAfterFailures = 100;
 static_assert(std::atomic<bool>::is_always_lock_free);
 
 extern "C" void on_stop_signal(int) { g_interrupted.store(true); }
@@ -227,6 +231,7 @@ int run(transport::Runtime& rt, const Args& args) {
     mc.task_timeout = c.task_timeout;
     mc.target = target;
     mc.check_every = c.check_every;
+    mc.abort_after_failures = kAbortAfterFailures;
     master.emplace(mc);
     if (start == RunPersistence::Start::resume) resumed = persist->resume(*master, *writer);
     else persist->start_fresh();
@@ -285,7 +290,10 @@ int run(transport::Runtime& rt, const Args& args) {
     const std::uint64_t done_below =
         interrupted ? std::min<std::uint64_t>(master->horizon(), c.tasks) : c.tasks;
     persist->add_base_tallies(tallies);
-    if (interrupted) persist->final_checkpoint(*master, tallies);
+    // Interrupted, or stopped because every task failed: not all tasks resolved, and what was
+    // done can be resumed.
+    const bool partial = interrupted || master->aborted();
+    if (partial) persist->final_checkpoint(*master, tallies);
     meta.simulation = c.sim;
     meta.seed = c.seed;
     meta.tasks = kept;
@@ -334,9 +342,9 @@ int run(transport::Runtime& rt, const Args& args) {
     for (const auto& [t, f] : failed)
       if (t < kept) failures.push_back({t, f.attempts, f.message});
     if (kept < c.tasks) writer->keep_prefix(kept);
-    writer->finish(status, tallies, failures, meta, interrupted ? "partial" : "complete");
+    writer->finish(status, tallies, failures, meta, partial ? "partial" : "complete");
     writer.reset();
-    if (!interrupted) persist->remove_files();
+    if (!partial) persist->remove_files();
     std::vector<io::TimelineEntry> timeline;
     timeline.reserve(master->timeline().size());
     for (const auto& b : master->timeline())
@@ -376,6 +384,13 @@ int run(transport::Runtime& rt, const Args& args) {
                      std::to_string(f.attempts) + " attempts: " + f.message;
       progress.finish(progress_of(*master, wall), closing);
     }
+    if (master->aborted())  // even with --quiet: the run did not do what was asked
+      std::fprintf(stderr,
+                   "carlo: stopped early: tasks %llu..%llu all failed (their errors are in "
+                   "%s:/failures); fix the simulation or the data, then run again with --force\n",
+                   static_cast<unsigned long long>(c.first_task),
+                   static_cast<unsigned long long>(c.first_task + kAbortAfterFailures - 1),
+                   c.output.c_str());
     code = interrupted ? 3 : failures.empty() ? 0 : 2;
   }
   std::vector<std::byte> code_bytes{static_cast<std::byte>(code)};

@@ -316,6 +316,14 @@ void Master::release_acks() {
   }
 }
 
+bool Master::first_tasks_all_failed() const {
+  const std::uint64_t k = cfg_.abort_after_failures;
+  if (k == 0 || cfg_.end - cfg_.first <= k || failed_.size() < k) return false;
+  const auto from = failed_.lower_bound(cfg_.first);
+  const auto to = failed_.lower_bound(cfg_.first + k);
+  return static_cast<std::uint64_t>(std::distance(from, to)) == k;
+}
+
 void Master::check_finished() {
   if (!finished_) {
     const bool all = cfg_.first == cfg_.end ||
@@ -323,6 +331,9 @@ void Master::check_finished() {
                       resolved_.begin()->second >= cfg_.end);
     if (all) {
       finished_ = true;
+      final_end_ = cfg_.end;
+    } else if (first_tasks_all_failed()) {
+      finished_ = aborted_ = true;
       final_end_ = cfg_.end;
     }
   }

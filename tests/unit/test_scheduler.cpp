@@ -20,6 +20,7 @@ struct RunOutput {
   std::map<std::uint64_t, std::uint32_t> retried;
   std::uint64_t final_end = 0;
   bool target_met = false;
+  bool aborted = false;
   std::uint64_t reissued = 0;
   // Per checkpoint snapshot: tasks done when it began, and the tally total it returned.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> snapshots;
@@ -118,6 +119,7 @@ RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts,
   out.retried = master.retried();
   out.final_end = master.final_end();
   out.target_met = master.target_met();
+  out.aborted = master.aborted();
   out.reissued = master.reissued_batches();
   return out;
 }
@@ -248,6 +250,26 @@ TEST(Scheduler, SnapshotsHoldExactlyTheResultsAcceptedBeforeThem) {
     for (auto h : out.hits) total += h;
     EXPECT_EQ(total, 4000u);
   }
+}
+
+TEST(Scheduler, ARunWhoseFirstTasksAllFailStopsEarly) {
+  auto cfg = tasks(20000);
+  cfg.max_retries = 1;
+  auto out = run_faults(3, cfg, fault_options({{"fail-prob", 1.0}}));
+  EXPECT_TRUE(out.aborted);
+  for (std::uint64_t t = 0; t < 100; ++t) ASSERT_TRUE(out.failures.count(t)) << "task " << t;
+  EXPECT_LT(out.failures.size(), 20000u);  // the rest was never run
+}
+
+TEST(Scheduler, OneSuccessAmongTheFirstTasksLetsTheRunFinish) {
+  std::string first99;
+  for (int t = 0; t < 99; ++t) first99 += (t ? "," : "") + std::to_string(t);
+  auto cfg = tasks(1000);
+  cfg.max_retries = 0;
+  auto out = run_faults(3, cfg, fault_options({{"fail-tasks", first99}}));
+  EXPECT_FALSE(out.aborted);
+  EXPECT_EQ(out.failures.size(), 99u);
+  EXPECT_EQ(out.stores[999], 1);
 }
 
 }  // namespace

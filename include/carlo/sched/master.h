@@ -45,6 +45,10 @@ struct MasterConfig {
   std::optional<StderrTarget> target;
   std::uint64_t check_every = 1000;
   std::uint32_t prefetch = 2;  ///< batches held by a worker at once (computing + queued)
+  /// Stop early when the first this many tasks (by id) have all finally failed: a broken
+  /// simulation should not burn an allocation (0 = never). Decided on task ids, not on arrival
+  /// order, so whether a run stops does not depend on ranks or batches.
+  std::uint64_t abort_after_failures = 100;
 };
 
 /// What the master knows of a task that finally failed.
@@ -122,6 +126,8 @@ class Master {
   /// With a target: the task count the results hold (tasks [first, final_end)); else end.
   std::uint64_t final_end() const noexcept { return final_end_; }
   bool target_met() const noexcept { return target_met_; }
+  /// Finished early: the first MasterConfig::abort_after_failures tasks all failed.
+  bool aborted() const noexcept { return aborted_; }
   /// Task ids that finally failed, with attempts and the last message.
   const std::map<std::uint64_t, FinalFailure>& failures() const noexcept { return failed_; }
   /// Attempts of tasks that needed more than one (done ones included).
@@ -160,6 +166,7 @@ class Master {
   void advance_prefix();
   void release_acks();
   void check_finished();
+  bool first_tasks_all_failed() const;
 
   MasterConfig cfg_;
   std::uint64_t next_fresh_;
@@ -194,6 +201,7 @@ class Master {
   std::uint64_t n_ = 0;
   bool finished_ = false;
   bool target_met_ = false;
+  bool aborted_ = false;
   std::uint64_t final_end_;
 };
 
