@@ -69,18 +69,21 @@ po::options_description sim_options(const SimulationInfo& info) {
     switch (o.kind) {
       case OptionSet::Kind::integer:
         d.add_options()(o.name.c_str(),
-                        po::value<std::int64_t>()->default_value(std::stoll(o.default_value)),
+                        po::value<std::int64_t>()->value_name("INT")->default_value(
+                            std::stoll(o.default_value)),
                         o.help.c_str());
         break;
       case OptionSet::Kind::real:
-        d.add_options()(
-            o.name.c_str(),
-            po::value<double>()->default_value(std::stod(o.default_value), o.default_value),
-            o.help.c_str());
+        d.add_options()(o.name.c_str(),
+                        po::value<double>()->value_name("REAL")->default_value(
+                            std::stod(o.default_value), o.default_value),
+                        o.help.c_str());
         break;
       case OptionSet::Kind::text:
-        d.add_options()(o.name.c_str(), po::value<std::string>()->default_value(o.default_value),
-                        o.help.c_str());
+        d.add_options()(
+            o.name.c_str(),
+            po::value<std::string>()->value_name("TEXT")->default_value(o.default_value),
+            o.help.c_str());
         break;
       case OptionSet::Kind::flag:
         d.add_options()(o.name.c_str(), po::bool_switch(), o.help.c_str());
@@ -328,6 +331,9 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     }
     parsed.config = std::move(c);
     return parsed;
+  } catch (const po::invalid_option_value& e) {
+    // Boost says only "is invalid"; the type is in --help (INT, REAL, TEXT).
+    throw InputError(std::string(e.what()) + " (see --help for the value it takes)");
   } catch (const po::error& e) {
     throw InputError(e.what());
   }
