@@ -297,7 +297,11 @@ void print_text(const Report& r, const std::string& plot_path) {
     const auto f = [&](double v) { return to_precision_of(v, half); };
     std::printf("    estimate    %s ± %s  (95%% interval [%s, %s])\n", f(s.mean).c_str(),
                 f(half).c_str(), f(s.mean - half).c_str(), f(s.mean + half).c_str());
-    std::printf("    tasks       %s\n", u64(s.count).c_str());
+    if (o.stored && s.count < r.info.done)  // done tasks that left it NaN are not in it
+      std::printf("    tasks       %s (%s of the %s done tasks left it unset: NaN)\n",
+                  u64(s.count).c_str(), u64(r.info.done - s.count).c_str(),
+                  u64(r.info.done).c_str());
+    else std::printf("    tasks       %s\n", u64(s.count).c_str());
     std::printf("    sd          %s   stderr %s\n", num(s.sd).c_str(), num(s.stderr_).c_str());
     std::printf("    spread      min %s  p2.5 %s  p50 %s  p97.5 %s  max %s\n", num(s.min).c_str(),
                 num(s.p2_5).c_str(), num(s.p50).c_str(), num(s.p97_5).c_str(), num(s.max).c_str());
