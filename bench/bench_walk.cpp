@@ -10,21 +10,21 @@
 //   (a') dependent random loads, one at a time (each index computed from the previous value): what
 //       one walker at a time could reach at best;
 //   (b) the `walk` simulation as shipped, built with walk_info().create() (so with its compact row
-//       index) and run task by task through carlo::Task exactly as a worker does (the per-task
-//       tally log included, cleared per task), K (default 1000) walks per task;
+//       index and kLanes lanes) and run task by task through carlo::Task exactly as a worker does
+//       (the per-task tally log included, cleared per task), K (default 1000) walks per task;
 //   (c) (b) plus applying each task's tally log to a dense per-rank array, as the worker does when
-//       the master acknowledges the batch: the full per-step cost of a run; (c') the same with an
-//       apply loop that prefetches the bins 16 entries ahead; (c'') (c') with every add an
-//       atomic_ref fetch_add (relaxed): the cost of a node-shared tally;
-//   (e) the kernel (sims/walk_kernel.h) with the simulation's index, without carlo::Task: recording
-//       nothing (its ceiling), appending bare bins, counting into a dense array;
-//   (i) the kernel over other row indexes: the graph's own uint64 offsets (what the simulation read
-//       before), those copied to huge pages, uint32 offsets on 4 KiB pages, and (begin, length)
-//       uint32 pairs on huge pages;
-//   (l) the kernel with 16, 48, 64 lanes (48 and 64 would change the results);
-//   (d) one walker at a time (a plain loop).
+//       the master acknowledges the batch: the full per-step cost of a run;
+//   (e) the kernel (sims/walk_kernel.h) with the compact index, without carlo::Task, recording
+//       nothing, with 16 to 128 lanes (every lane count gives the same visits; checked first), and
+//       the mean number of walks in flight per round;
+//   (e0) the kernel with every stream built before the clock starts: the most a cheaper
+//       substream construction could give;
+//   (i) the kernel over the graph's own uint64 offsets (the fallback above 2^32 values);
+//   (s) building the per-walk streams alone (Philox4x64-10 + the start node's draw, in batches as
+//       the kernel refills its lanes): streams per second, and their share of a step at (b)'s rate;
+//   (d) one walk at a time (the plain loop of the definition).
 // Each figure is the best of R (default 3) interleaved rounds, each walk item preceded by an
-// untimed run of a tenth of its tasks (the gathers flush the caches); rates use the thread's CPU
+// untimed run of W (default 100) tasks (the gathers flush the caches); rates use the thread's CPU
 // time (the machine is shared), wall-clock rates are printed alongside.
 // --huge asks for transparent huge pages (madvise) on the graph buffers; carlo's shared window and
 // file mapping cannot have them, so the default is the representative figure.
@@ -39,7 +39,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -86,56 +85,43 @@ class Buffer {
 
 // ---- kernel experiments: the simulation's kernel with other row indexes, lane counts, sinks ----
 
-/// Row c as one 8-byte load: begin in the low 32 bits, length in the high 32 (32 MiB at scale 22,
-/// never two cache lines). An alternative to CompactOffsets, measured here only.
-struct PackedIndex {
-  const std::uint64_t* rows;
-  std::uint64_t begin(std::uint64_t c) const noexcept { return rows[c] & 0xffffffffu; }
-  std::uint64_t length(std::uint64_t c) const noexcept { return rows[c] >> 32; }
-  void prefetch(std::uint64_t c) const noexcept { __builtin_prefetch(rows + c); }
-};
-
-/// The simulation's kernel over `index`, counting visits into a dense array (`visits`), appending
-/// bare bins to `log`, or recording nothing (both null): what the kernel costs without carlo::Task.
+/// The simulation's kernel over `index` with `Lanes` lanes, counting visits into a dense array
+/// (`visits`) or recording nothing (null); `rounds` (if given) gets the number of rounds.
 template <std::size_t Lanes = carlo::sims::walk_detail::kLanes, class Index>
 std::uint64_t walk_kernel(const Index& index, const carlo::RaggedView& g, std::uint64_t seed,
                           std::uint64_t id, std::uint64_t walks, std::uint64_t continue_below,
-                          std::uint64_t* visits, std::vector<std::uint64_t>* log) {
+                          std::uint64_t* visits, std::uint64_t* rounds = nullptr) {
   namespace wd = carlo::sims::walk_detail;
-  auto substream = [&](std::size_t lane) { return carlo::Stream(seed, id, lane + 1); };
+  auto substream = [&](std::uint64_t w) { return carlo::Stream(seed, id, w + 1); };
   const auto* values = wd::readable_values<std::int64_t>(g);
   if (visits != nullptr)
     return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below,
                                               substream, [&](std::span<const std::uint64_t> nodes) {
                                                 for (const std::uint64_t n : nodes) ++visits[n];
+                                                if (rounds != nullptr) ++*rounds;
                                               });
-  if (log != nullptr) {
-    log->clear();
-    return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below,
-                                              substream, [&](std::span<const std::uint64_t> nodes) {
-                                                log->insert(log->end(), nodes.begin(), nodes.end());
-                                              });
-  }
   return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below, substream,
                                             [](std::span<const std::uint64_t>) {});
 }
 
-/// One walker at a time, no prefetch: every step waits for its two loads.
+/// The definition one walk at a time, no prefetch: every step waits for its two loads.
 std::uint64_t walk_one_at_a_time(const carlo::RaggedView& g, std::uint64_t seed, std::uint64_t id,
                                  std::uint64_t walks, std::uint64_t continue_below,
                                  std::uint64_t* visits) {
+  namespace wd = carlo::sims::walk_detail;
   const auto* values = static_cast<const std::int64_t*>(g.values);
-  carlo::Stream rng(seed, id, 1);
   std::uint64_t steps = 0;
   for (std::uint64_t w = 0; w < walks; ++w) {
-    std::uint64_t cur = rng.below(g.rows);
+    carlo::Stream rng(seed, id, w + 1);
+    std::uint64_t cur = wd::below(rng, g.rows);
     for (;;) {
       ++visits[cur];
       ++steps;
       if (!(rng.next_u64() < continue_below)) break;
       const std::uint64_t begin = g.offsets[cur];
       const std::uint64_t len = g.offsets[cur + 1] - begin;
-      cur = len ? static_cast<std::uint64_t>(values[begin + rng.below(len)]) : rng.below(g.rows);
+      cur = len ? static_cast<std::uint64_t>(values[begin + wd::below(rng, len)])
+                : wd::below(rng, g.rows);
     }
   }
   return steps;
@@ -224,23 +210,12 @@ int run(const Args& args) {
       "huge pages %+ld KiB\n",
       setup_s, anon_huge_kib() - huge_before);
 
-  // The row indexes the kernel experiments compare (the simulation builds its own CompactOffsets).
+  // The row indexes the kernel experiments use (the simulation builds its own CompactOffsets).
   const wd::OffsetIndex<std::uint64_t> shared64{g.offsets};  // the graph's own offsets
-  Buffer huge64_buf((info.rows + 1) * sizeof(std::uint64_t), true);
-  std::memcpy(huge64_buf.as<std::uint64_t>(), g.offsets, (info.rows + 1) * sizeof(std::uint64_t));
-  const wd::OffsetIndex<std::uint64_t> huge64{huge64_buf.as<std::uint64_t>()};
-  Buffer small32_buf((info.rows + 1) * sizeof(std::uint32_t), false);
-  for (std::uint64_t i = 0; i <= info.rows; ++i)
-    small32_buf.as<std::uint32_t>()[i] = static_cast<std::uint32_t>(g.offsets[i]);
-  const wd::OffsetIndex<std::uint32_t> small32{small32_buf.as<std::uint32_t>()};
   const wd::CompactOffsets compact(g);
   const auto compact32 = compact.index();
-  Buffer packed_buf(info.rows * sizeof(std::uint64_t), true);
-  for (std::uint64_t i = 0; i < info.rows; ++i)
-    packed_buf.as<std::uint64_t>()[i] = g.offsets[i] | (g.offsets[i + 1] - g.offsets[i]) << 32;
-  const PackedIndex packed{packed_buf.as<std::uint64_t>()};
 
-  // Every figure is the best of `kRounds` rounds, the items interleaved so a burst of load from
+  // Every figure is the best of `rounds` rounds, the items interleaved so a burst of load from
   // other processes does not favour one of them; rates use this thread's CPU time, since the
   // machine is shared (wall-clock rates are printed alongside).
   const int rounds = args.rounds;
@@ -255,6 +230,7 @@ int run(const Args& args) {
   // gathers above all) may have flushed the caches, while a worker running tasks back to back
   // keeps its row index as warm as the walks let it (steady state).
   std::uint64_t n_tasks = args.tasks;
+  double untimed_cpu = 0, untimed_wall = 0;  // set by a body for work it does off the clock
   auto timed = [&](Rate& r, auto&& body, bool warm_up = true) {
     if (warm_up) {
       n_tasks = args.warm_up;
@@ -263,8 +239,9 @@ int run(const Args& args) {
     }
     const auto w0 = Clock::now();
     const double c0 = thread_cpu_seconds();
+    untimed_cpu = untimed_wall = 0;
     const double work = body();
-    r.add(work, thread_cpu_seconds() - c0, seconds_since(w0));
+    r.add(work, thread_cpu_seconds() - c0 - untimed_cpu, seconds_since(w0) - untimed_wall);
   };
 
   const auto* values = values_buf.as<std::int64_t>();
@@ -295,44 +272,28 @@ int run(const Args& args) {
   const auto specs = sim->tally_specs();
   std::vector<std::uint64_t> dense(info.rows, 0);
   std::uint64_t next_task = 0;  // fresh tasks every round
-  enum class Apply { none, plain, prefetch, atomic };
-  auto run_sim = [&](Apply apply) {
+  auto run_sim = [&](bool apply) {
     carlo::TallyLog log;
     log.tallies.resize(1);
     log.tallies[0].ones.reserve(16384);
     double steps = 0;
-    constexpr std::size_t kAhead = 16;
     for (std::uint64_t k = 0; k < n_tasks; ++k) {
       double obs = 0;
       carlo::Task task(next_task++, 1, 0, &obs, 1, &log, &specs);
       sim->run(task);
       steps += obs;
-      const auto& es = log.tallies[0].ones;
-      switch (apply) {
-        case Apply::none: break;
-        case Apply::plain:  // as the worker applies an acknowledged batch (TallyLog::add_to)
-          for (std::uint64_t bin : es) ++dense[bin];
-          break;
-        case Apply::prefetch:
-          for (std::size_t i = 0; i < es.size(); ++i) {
-            if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
-            ++dense[es[i]];
-          }
-          break;
-        case Apply::atomic:  // what a node-shared tally costs: every add a locked RMW
-          for (std::size_t i = 0; i < es.size(); ++i) {
-            if (i + kAhead < es.size()) __builtin_prefetch(&dense[es[i + kAhead]], 1);
-            std::atomic_ref<std::uint64_t>(dense[es[i]]).fetch_add(1, std::memory_order_relaxed);
-          }
-          break;
-      }
+      if (apply)  // as the worker applies an acknowledged batch (TallyLog::add_to)
+        for (std::uint64_t bin : log.tallies[0].ones) ++dense[bin];
       log.clear();
     }
     return steps;
   };
 
-  // The kernel experiments, first checked against the simulation: same visits with every index.
+  // The kernel experiments, first checked against the simulation: the same visits with every lane
+  // count and both indexes. Also the mean number of walks in flight (visits per round).
   const auto continue_below = wd::continue_threshold(0.85);
+  constexpr std::array<std::size_t, 6> kLaneCounts = {16, 32, 48, 64, 96, 128};
+  std::array<double, kLaneCounts.size()> in_flight{};
   {
     carlo::TallyLog log;
     double obs = 0;
@@ -340,18 +301,21 @@ int run(const Args& args) {
     sim->run(task);
     std::vector<std::vector<std::uint64_t>> wanted{std::vector<std::uint64_t>(info.rows, 0)};
     log.add_to(wanted);
-    auto check = [&](const auto& index, const char* name) {
+    auto check = [&]<std::size_t L>(const auto& index, const char* name) {
       std::vector<std::uint64_t> got(info.rows, 0);
-      walk_kernel(index, g, 1, 7, args.walks, continue_below, got.data(), nullptr);
+      std::uint64_t n_rounds = 0;
+      const std::uint64_t steps =
+          walk_kernel<L>(index, g, 1, 7, args.walks, continue_below, got.data(), &n_rounds);
       if (got != wanted[0])
-        throw carlo::SystemError(std::string("bench_walk: the kernel with the ") + name +
-                                 " index disagrees with the simulation");
+        throw carlo::SystemError("bench_walk: the kernel with " + std::to_string(L) +
+                                 " lanes and the " + name + " index disagrees with the simulation");
+      return static_cast<double>(steps) / static_cast<double>(n_rounds);
     };
-    check(shared64, "shared uint64");
-    check(huge64, "huge-page uint64");
-    check(small32, "4 KiB-page uint32");
-    check(compact32, "compact");
-    check(packed, "packed");
+    check.template operator()<wd::kLanes>(shared64, "uint64");
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((in_flight[I] = check.template operator()<kLaneCounts[I]>(compact32, "compact")), ...);
+    }
+    (std::make_index_sequence<kLaneCounts.size()>());
   }
   auto kernel_steps = [&](auto&& kernel, std::uint64_t tasks) {
     std::uint64_t steps = 0;
@@ -365,63 +329,98 @@ int run(const Args& args) {
         },
         std::max<std::uint64_t>(n_tasks / 10, 1));
   };
-  std::vector<std::uint64_t> bins;
-  bins.reserve(16384);
-  // Recording nothing unless `visits`/`log` given; Lanes other than 32 change the results.
-  auto kernel = [&]<std::size_t L = wd::kLanes>(const auto& index, std::uint64_t* visits = nullptr,
-                                                std::vector<std::uint64_t>* log = nullptr) {
+  // (e0) the kernel with every task's streams built before the clock starts: the limit a free
+  // substream would reach (what a cheaper Stream construction could win at most).
+  std::vector<carlo::Stream> prebuilt;
+  auto kernel_prebuilt = [&] {
+    const double c0 = thread_cpu_seconds();
+    const auto w0 = Clock::now();
+    const std::uint64_t first = next_task;
+    prebuilt.clear();
+    for (std::uint64_t t = first; t < first + n_tasks; ++t)
+      for (std::uint64_t w = 0; w < args.walks; ++w) prebuilt.emplace_back(1, t, w + 1);
+    untimed_cpu = thread_cpu_seconds() - c0;
+    untimed_wall = seconds_since(w0);
+    const auto* values = wd::readable_values<std::int64_t>(g);
     return kernel_steps(
         [&](std::uint64_t t) {
-          return walk_kernel<L>(index, g, 1, t, args.walks, continue_below, visits, log);
+          const carlo::Stream* streams = prebuilt.data() + (t - first) * args.walks;
+          return wd::run_walks<std::int64_t>(
+              compact32, values, g.rows, args.walks, continue_below,
+              [&](std::uint64_t w) { return streams[w]; }, [](std::span<const std::uint64_t>) {});
         },
         n_tasks);
   };
+  auto kernel = [&]<std::size_t L>(const auto& index) {
+    return kernel_steps(
+        [&](std::uint64_t t) {
+          return walk_kernel<L>(index, g, 1, t, args.walks, continue_below, nullptr);
+        },
+        n_tasks);
+  };
+  // (s) the per-walk streams alone, built in batches of 128 as the kernel's refill builds them.
+  auto streams = [&] {
+    const std::uint64_t n = n_tasks * args.walks;
+    std::uint64_t acc = 0;
+    for (std::uint64_t w0 = 0; w0 < n; w0 += 128) {
+      const std::uint64_t task = next_task++;
+      for (std::uint64_t w = w0; w < w0 + 128; ++w) {
+        carlo::Stream rng(1, task, w + 1);
+        acc += wd::below(rng, info.rows);
+      }
+    }
+    sink += static_cast<std::int64_t>(acc);
+    return static_cast<double>(n / 128 * 128 + (n % 128 != 0 ? 128 : 0));
+  };
 
-  run_sim(Apply::none);  // warm up: page tables, the log's capacity
-  Rate ra, rdep, rb, rc, rc2, rc3, rbins, rdense, r1;
-  Rate rshared, rhuge64, rsmall32, rcompact, rpacked, rl16, rl48, rl64;
+  run_sim(false);  // warm up: page tables, the log's capacity
+  Rate ra, rdep, rb, rc, rshared, rstreams, rprebuilt, r1;
+  std::array<Rate, kLaneCounts.size()> rlanes;
   for (int round = 0; round < rounds; ++round) {
     timed(ra, gathers, false);
     timed(rdep, dependent, false);
-    timed(rb, [&] { return run_sim(Apply::none); });
-    timed(rc, [&] { return run_sim(Apply::plain); });
-    timed(rc2, [&] { return run_sim(Apply::prefetch); });
-    timed(rc3, [&] { return run_sim(Apply::atomic); });
-    timed(rcompact, [&] { return kernel(compact32); });
-    timed(rbins, [&] { return kernel(compact32, nullptr, &bins); });
-    timed(rdense, [&] { return kernel(compact32, dense.data()); });
-    timed(rshared, [&] { return kernel(shared64); });
-    timed(rhuge64, [&] { return kernel(huge64); });
-    timed(rsmall32, [&] { return kernel(small32); });
-    timed(rpacked, [&] { return kernel(packed); });
-    timed(rl16, [&] { return kernel.template operator()<16>(compact32); });
-    timed(rl48, [&] { return kernel.template operator()<48>(compact32); });
-    timed(rl64, [&] { return kernel.template operator()<64>(compact32); });
+    timed(rb, [&] { return run_sim(false); });
+    timed(rc, [&] { return run_sim(true); });
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (timed(rlanes[I], [&] { return kernel.template operator()<kLaneCounts[I]>(compact32); }),
+       ...);
+    }
+    (std::make_index_sequence<kLaneCounts.size()>());
+    timed(rshared, [&] { return kernel.template operator()<wd::kLanes>(shared64); });
+    timed(rprebuilt, kernel_prebuilt);
+    timed(rstreams, streams, false);
     timed(r1, one_at_a_time);
   }
   const double a = ra.cpu;
-  auto line = [&](const char* what, const Rate& r, const char* unit) {
-    std::printf("%-58s %6.1f M%s/s = %.2f x (a)  [wall clock %5.1f M/s]\n", what, r.cpu / 1e6, unit,
-                r.cpu / a, r.wall / 1e6);
+  auto line = [&](const std::string& what, const Rate& r, const char* unit) {
+    std::printf("%-60s %6.1f M%s/s = %.2f x (a)  [wall clock %5.1f M/s]\n", what.c_str(),
+                r.cpu / 1e6, unit, r.cpu / a, r.wall / 1e6);
   };
-  std::printf("per core, best of %d rounds, CPU time:\n", rounds);
+  std::printf("per core, best of %d rounds, CPU time, %llu walks per task:\n", rounds,
+              static_cast<unsigned long long>(args.walks));
   line("(a)  independent random gathers from values", ra, "");
   line("(a') dependent random loads, one at a time", rdep, "");
-  line("(b)  walk simulation as shipped (carlo::Task + tally log)", rb, " steps");
+  line("(b)  walk simulation as shipped (" + std::to_string(wd::kLanes) +
+           " lanes, carlo::Task + tally log)",
+       rb, " steps");
   line("(c)  (b) + applying the log to a dense array", rc, " steps");
-  line("(c') (c), the apply loop prefetching 16 ahead", rc2, " steps");
-  line("(c'') (c'), atomic_ref fetch_add (a node-shared tally)", rc3, " steps");
-  line("(e)  kernel, compact index, recording nothing (ceiling)", rcompact, " steps");
-  line("(e)  kernel, compact index, appending bare uint64 bins", rbins, " steps");
-  line("(e)  kernel, compact index, counting into a dense array", rdense, " steps");
-  line("(i)  kernel, graph's own uint64 offsets (before)", rshared, " steps");
-  line("(i)  kernel, uint64 offsets copied to huge pages", rhuge64, " steps");
-  line("(i)  kernel, uint32 offsets on 4 KiB pages", rsmall32, " steps");
-  line("(i)  kernel, packed (begin, length) uint32 pairs, huge pages", rpacked, " steps");
-  line("(l)  kernel, compact index, 16 lanes", rl16, " steps");
-  line("(l)  kernel, compact index, 48 lanes (other results)", rl48, " steps");
-  line("(l)  kernel, compact index, 64 lanes (other results)", rl64, " steps");
-  line("(d)  one walker at a time, dense counts", r1, " steps");
+  for (std::size_t k = 0; k < kLaneCounts.size(); ++k) {
+    char what[96];
+    std::snprintf(what, sizeof what, "(e)  kernel, compact index, %3zu lanes (%.1f in flight)",
+                  kLaneCounts[k], in_flight[k]);
+    line(what, rlanes[k], " steps");
+  }
+  line("(i)  kernel, graph's own uint64 offsets, " + std::to_string(wd::kLanes) + " lanes", rshared,
+       " steps");
+  line("(e0) kernel, " + std::to_string(wd::kLanes) + " lanes, streams built off the clock",
+       rprebuilt, " steps");
+  line("(d)  one walk at a time, dense counts", r1, " steps");
+  const double steps_per_walk = 1 / (1 - 0.85);
+  std::printf(
+      "(s)  per-walk streams (Philox4x64-10 + start draw): %.1f M/s = %.1f ns each, %.0f %% of a "
+      "step at (b)'s rate (%.2f walks per step)\n",
+      rstreams.cpu / 1e6, 1e9 / rstreams.cpu, 100 * rb.cpu / rstreams.cpu / steps_per_walk,
+      1 / steps_per_walk);
   std::printf("walk steps/s (b) / gather rate (a) = %.2f; one load at a time: %.0f ns\n",
               rb.cpu / a, 1e9 / rdep.cpu);
   std::printf("(checksum %lld)\n", static_cast<long long>(sink));

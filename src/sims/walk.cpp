@@ -3,9 +3,9 @@
 // move to a uniformly chosen entry of row cur (duplicates count) or, if the row is empty, to a
 // uniform random node. visits / sum(visits) estimates PageRank with uniform teleport and dangling
 // mass spread uniformly. Observation `steps` = the visits the task recorded (its share of
-// sum(visits)).
+// sum(visits)). Walk w of the task draws only from task.substream(w).
 //
-// The kernel, why it interleaves walkers and why each rank keeps a compact copy of the row index
+// The kernel, why it interleaves walks and why each rank keeps a compact copy of the row index
 // (4 (rows + 1) bytes, 16 MiB at 2^22 nodes, on huge pages) are in walk_kernel.h.
 #include "sims/walk_kernel.h"
 
@@ -33,7 +33,7 @@ class Walk final : public Simulation {
     const std::uint64_t steps = visit_dtype(g_.dtype, [&](auto tag) -> std::uint64_t {
       using T = decltype(tag);
       if constexpr (std::is_integral_v<T>) {
-        auto substream = [&](std::size_t lane) { return task.substream(lane); };
+        auto substream = [&](std::uint64_t walk) { return task.substream(walk); };
         auto visit = [&](std::span<const std::uint64_t> nodes) { task.tally_ones(0, nodes); };
         if (!compact_)
           return walk_detail::run_walks<T>(g_, walks_, continue_below_, substream, visit);

@@ -2,43 +2,46 @@
 // The `walk` kernel (src/sims/walk.cpp), in a header so bench/bench_walk.cpp can time the very same
 // code with other lane counts, row indexes and visit sinks. Not part of carlo's public API.
 //
-// Definition (DESIGN §5) and the draws it makes, which fix the results: lane l of kLanes uses the
-// stream task.substream(l) and runs walks l, l + kLanes, l + 2 kLanes, ... one after the other.
-//   start a walk:   cur = below(rows)
+// Definition (DESIGN §5) and the draws it makes, which fix the results: walk w of a task
+// (w = 0 .. walks - 1) draws only from its own stream task.substream(w):
+//   start:          cur = below(rows)
 //   at node cur:    visits[cur] += 1
-//                   go_on = next_u64() < alpha * 2^64
-//                   n = (go_on and row cur not empty) ? len(row cur) : rows;  r = below(n)
-//                   row entry   if go_on and the row is not empty: cur = row[r]
-//                   teleport    if go_on and the row is empty:     cur = r
-//                   next walk   if not go_on:                      cur = r (the lane's next walk
-//                               starts there; after its last walk the draw is unused)
-// below(n) is Lemire's multiply-and-reject on next_u64(), so every step costs exactly two 64-bit
-// draws in the common case and no branch on which draw comes next.
+//                   go_on = next_u64() < alpha * 2^64;  stop if not go_on
+//                   row entry   if row cur is not empty: cur = row[below(len(row cur))]
+//                   teleport    if row cur is empty:     cur = below(rows)
+// below(n) is Lemire's multiply-and-reject on next_u64(). Walks share nothing, so the visits are
+// a pure function of (seed, task), whatever order the walks run in: the number of lanes below and
+// the row index read are tuning choices that never change a result.
 //
 // Why lanes: on a graph far larger than the caches a step is two dependent random loads (the row's
-// index entry, then one entry of the row). One walker waits on DRAM twice per step; kLanes walkers
-// in lockstep keep up to kLanes loads in flight. Each round goes over the live lanes three times:
+// index entry, then one entry of the row). One walker waits on DRAM twice per step; Lanes walkers
+// in lockstep keep up to Lanes loads in flight. A lane whose walk ends takes the next unstarted
+// walk in the same round, so all lanes stay busy until the last walk has started (the walks of a
+// lane are independent, each with its own stream). A walk's stream costs one Philox block (about
+// 20 ns, three steps' worth of arithmetic), so the streams of the next walks are built ahead, a
+// few per round inside the arrive loop where that arithmetic overlaps the loads in flight. Each
+// round goes over the live lanes three times:
 //   decide   reads the prefetched index entry, uses the two numbers drawn for this step, and picks
-//            the row entry to read (or, for a teleport or a new walk, the next node);
+//            the row entry to read (or, for a teleport, the next node); lanes whose walk ended
+//            then take the next walk's stream and start node;
 //   fetch    prefetches those row entries (and the index entries of the known next nodes);
 //   arrive   reads the row entry, records the visit, prefetches the new node's index entry and
 //            draws the two numbers of the lane's next step.
 // Why this shape (each measured with bench_walk, docs/benchmarks.md): a prefetch of a row entry
 // usually misses the TLB too (the shared graph has 4 KiB pages), and while its page walk runs it
-// appears to hold up retirement (timer sampling puts the time just after it), so the reorder
-// buffer fills within a few lanes of heavy work: prefetches issued one per lane inside the decide
-// loop overlapped only a few walks. Issued back to back in
-// one short loop, all kLanes walks overlap. The arrive loop waits on those loads anyway, so the
-// draws of the next step are made there, in the shadow of the misses (the draw order of each lane
-// is unchanged: go-on, below(n), then below's rare extra draws). Row entries are prefetched into
-// L2 (prefetcht1), which was faster than into L1. Choices are all-ones or zero masks rather than
-// bools: given bools, g++ emits branches on them, which mispredict (a walker's next move is
-// random). Everything but below()'s rare rejection and a lane finishing its walks is branch-free:
-// a walker that teleports or starts a new walk still goes through arrive (reading values[0] and
-// discarding it), so every lane is in the same phase. A lane's draws depend only on its own walks,
-// so the visits are a pure function of (seed, task): they do not depend on the interleaving or on
-// the row index used, only on kLanes, which is a constant, not an option (more lanes in flight
-// would need walks of one lane to overlap, and each starts where the last ended).
+// appears to hold up retirement, so prefetches issued one per lane inside the heavy decide loop
+// overlapped only a few walks; issued back to back in one short loop, all lanes overlap. The
+// arrive loop waits on those loads anyway, so the next step's draws are made there, in their
+// shadow (a lane draws go-on and the below() number every step, and uses the second only if it
+// goes on). Row entries are prefetched into L2 (prefetcht1), which was faster than into L1.
+// Choices are all-ones or zero masks rather than bools: given bools, g++ emits branches, which
+// mispredict (a walker's next move is random). For the same reason decide only lists the lanes
+// whose walk ended (1 - alpha of them, at random), and a short loop after it starts their new
+// walks: one mispredicted exit per round instead of a branch per lane (copying the next stream
+// into every lane by a select, on every step, measured slower still). Otherwise only below()'s
+// rare rejection, building streams and a lane retiring at the end of the task branch: a walker
+// that teleports or starts a new walk still goes through arrive (reading values[0] and
+// discarding it), so every lane is in the same phase.
 //
 // Why a compact row index: the graph's own offsets are uint64 in node-shared memory, which gets no
 // huge pages (shmem THP is off), so reading them costs a TLB miss on top of a cache miss, and at
@@ -51,6 +54,7 @@
 #include <sys/mman.h>
 
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -62,7 +66,11 @@
 
 namespace carlo::sims::walk_detail {
 
-constexpr std::size_t kLanes = 32;
+/// Walks in flight per task (tuned with bench_walk; any value gives the same visits).
+constexpr std::size_t kLanes = 64;
+/// The arrive loop builds one ready walk (its stream and start node) per this many lanes: 16 per
+/// round at 64 lanes, more than the ~10 walks a round ends at alpha 0.85 (tuned with bench_walk).
+constexpr std::size_t kBuildEvery = 4;
 
 /// Uniform in [0, n), n > 0, given u, the next draw of rng already made: Lemire's
 /// multiply-and-reject, drawing more from rng only on a (rare) rejection.
@@ -89,11 +97,6 @@ inline std::uint64_t continue_threshold(double alpha) noexcept {
   const long double t = std::ldexp(static_cast<long double>(alpha), 64);
   if (t >= std::ldexp(1.0L, 64)) return std::numeric_limits<std::uint64_t>::max();
   return static_cast<std::uint64_t>(t);
-}
-
-/// Walks of lane `lane` out of `walks`.
-inline std::uint64_t lane_walks(std::uint64_t walks, std::size_t lane, std::size_t lanes) noexcept {
-  return walks / lanes + (lane < walks % lanes ? 1u : 0u);
 }
 
 /// The kernel's row index over CSR offsets stored as Off (the graph's own uint64 offsets, or the
@@ -198,69 +201,96 @@ const T* readable_values(const RaggedView& g) noexcept {
 /// Runs `walks` walks over a graph of `rows` > 0 nodes whose row c is values[index.begin(c) ...
 /// + index.length(c)) (an OffsetIndex or another type with begin, length and prefetch); the values
 /// are T, integers already checked to lie in [0, rows); `values` must be dereferenceable at 0 even
-/// when the graph has no edges. Lane l draws from substream(l) (a Stream). Reports the visits in
-/// groups, in no particular order: visit(std::span<const std::uint64_t> nodes) once per round for
-/// the nodes the live lanes arrived at (so a bulk tally call can take them at once). Returns the
-/// number of visits. The visits do not depend on the index type, only on Lanes.
+/// when the graph has no edges. Walk w draws only from substream(w) (a Stream). Reports the visits
+/// in groups, in no particular order: visit(std::span<const std::uint64_t> nodes) once per round
+/// for the nodes the live lanes arrived at (so a bulk tally call can take them at once). Returns
+/// the number of visits. The visits depend neither on Lanes nor on the index type.
 template <class T, std::size_t Lanes = kLanes, class Index, class Substream, class Visit>
 std::uint64_t run_walks(const Index& index, const T* values, std::uint64_t rows,
                         std::uint64_t walks, std::uint64_t continue_below, Substream&& substream,
                         Visit&& visit) {
-  // Structure of arrays over the live lanes [0, live); a finished lane is swapped with the last.
-  alignas(64) std::array<Stream, Lanes> rng = [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<Stream, Lanes>{substream(I)...};
-  }
-  (std::make_index_sequence<Lanes>());
+  static_assert(Lanes >= 1);
+  // Walks ready to start: walks [head, tail) have their stream built and their start node drawn,
+  // in slot w % kRing of a ring. A round ends at most `live` walks, so each round starts with at
+  // least that many ready (or all the rest); most are built a few at a time inside the arrive
+  // loop, where the Philox arithmetic overlaps the loads in flight, and only the shortfall at the
+  // top of the round.
+  constexpr std::size_t kRing = std::bit_ceil(2 * Lanes);
+  const Stream proto = substream(0);  // Stream has no default state: slots start as copies
+  auto filled = [&]<std::size_t N>() {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<Stream, N>{((void)I, proto)...};
+    }
+    (std::make_index_sequence<N>());
+  };
+  alignas(64) std::array<Stream, kRing> ready = filled.template operator()<kRing>();
+  alignas(64) std::array<std::uint64_t, kRing> ready_start{};
+  std::uint64_t head = 0, tail = 0;
+  auto build = [&] {
+    Stream& rng = ready[tail % kRing];
+    rng = substream(tail);
+    ready_start[tail % kRing] = below(rng, rows);
+    ++tail;
+  };
+
+  // Structure of arrays over the live lanes [0, live); a retired lane is swapped with the last.
   // cur: the node, visit recorded, index entry prefetched. go, u: the two numbers drawn for the
   // step from cur. pos: index into values, or 0 (then arrive discards what it reads). jump: the
-  // next node when not following a row entry. left: walks still to start after the current one.
-  // keep: all ones if arrive takes the row entry, else 0.
+  // next node when not following a row entry. keep: all ones if arrive takes the row entry, else 0.
+  alignas(64) std::array<Stream, Lanes> rng = filled.template operator()<Lanes>();
   alignas(64) std::array<std::uint64_t, Lanes> cur{};
   alignas(64) std::array<std::uint64_t, Lanes> go{};
   alignas(64) std::array<std::uint64_t, Lanes> u{};
   alignas(64) std::array<std::uint64_t, Lanes> pos{};
   alignas(64) std::array<std::uint64_t, Lanes> jump{};
-  alignas(64) std::array<std::uint64_t, Lanes> left{};
   alignas(64) std::array<std::uint64_t, Lanes> keep{};
+  std::array<std::size_t, Lanes> ended{};  // lanes whose walk ended this round
 
   std::size_t live = 0;
-  for (std::size_t l = 0; l < Lanes; ++l) {
-    const std::uint64_t w = lane_walks(walks, l, Lanes);
-    if (w == 0) continue;  // only when walks < Lanes: lanes l >= walks, already at the end
-    if (live != l) rng[live] = rng[l];
-    cur[live] = below(rng[live], rows);
-    left[live] = w - 1;
+  for (; live < Lanes && tail < walks; ++live, ++head) {
+    build();
+    rng[live] = ready[head % kRing];
+    cur[live] = ready_start[head % kRing];
     go[live] = rng[live].next_u64();
     u[live] = rng[live].next_u64();
     index.prefetch(cur[live]);
-    ++live;
   }
   visit(std::span<const std::uint64_t>(cur.data(), live));
   std::uint64_t steps = live;
 
   while (live > 0) {
-    // Decide.
-    for (std::size_t i = 0; i < live;) {
+    while (tail - head < live && tail < walks) build();
+    // Decide, listing the lanes whose walk ended.
+    std::size_t n_ended = 0;
+    for (std::size_t i = 0; i < live; ++i) {
       const std::uint64_t c = cur[i];
       const auto go_on = static_cast<std::uint64_t>(go[i] < continue_below);
       const std::uint64_t begin = index.begin(c);
       const std::uint64_t len = index.length(c);
       const std::uint64_t follow = 0 - (go_on & static_cast<std::uint64_t>(len != 0));
       const std::uint64_t x = below_from(rng[i], u[i], rows ^ ((len ^ rows) & follow));
-      if ((go_on | left[i]) == 0) [[unlikely]] {  // this lane's last walk ended
+      jump[i] = x;
+      keep[i] = follow;
+      pos[i] = (begin + x) & follow;  // follow ? begin + x : 0
+      ended[n_ended] = i;
+      n_ended += go_on ^ 1;
+    }
+    // Each lane whose walk ended starts walk `head`, or retires if none is left. From the last
+    // lane down, so a retiring lane can take over the last live lane, whose round is decided.
+    for (std::size_t k = n_ended; k-- > 0;) {
+      const std::size_t i = ended[k];
+      if (head == tail) [[unlikely]] {
         --live;
         rng[i] = rng[live];
         cur[i] = cur[live];
-        go[i] = go[live];
-        u[i] = u[live];
-        left[i] = left[live];
-        continue;  // lane `live` moved into slot i: handle it now
+        pos[i] = pos[live];
+        jump[i] = jump[live];
+        keep[i] = keep[live];
+        continue;
       }
-      left[i] -= go_on ^ 1;
-      keep[i] = follow;
-      pos[i] = (begin + x) & follow;  // follow ? begin + x : 0
-      jump[i] = x;
-      ++i;
+      rng[i] = ready[head % kRing];
+      jump[i] = ready_start[head % kRing];
+      ++head;
     }
     // Fetch. A teleport or a new walk already knows its next node: its index entry is fetched
     // now, a loop early; a lane following a row re-touches its current entry, still in L1.
@@ -268,7 +298,7 @@ std::uint64_t run_walks(const Index& index, const T* values, std::uint64_t rows,
       __builtin_prefetch(values + pos[i], 0, 2);
       index.prefetch(jump[i] ^ ((cur[i] ^ jump[i]) & keep[i]));  // keep ? cur : jump
     }
-    // Arrive.
+    // Arrive, building one ready walk every kBuildEvery lanes while the loads are in flight.
     for (std::size_t i = 0; i < live; ++i) {
       const auto entry = static_cast<std::uint64_t>(values[pos[i]]);
       const std::uint64_t next = jump[i] ^ ((entry ^ jump[i]) & keep[i]);  // keep ? entry : jump
@@ -276,6 +306,7 @@ std::uint64_t run_walks(const Index& index, const T* values, std::uint64_t rows,
       index.prefetch(next);
       go[i] = rng[i].next_u64();
       u[i] = rng[i].next_u64();
+      if (i % kBuildEvery == 0 && tail < walks && tail - head < kRing) build();
     }
     visit(std::span<const std::uint64_t>(cur.data(), live));
     steps += live;
