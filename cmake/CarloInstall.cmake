@@ -41,13 +41,20 @@ if(CARLO_INSTALL)
   install(FILES ${PROJECT_BINARY_DIR}/include/carlo/version.h
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/carlo)
   install(EXPORT carloTargets NAMESPACE carlo:: DESTINATION ${_carlo_cmake_dir})
+  # The package files are for the install prefix only. Generated at the top of the build tree,
+  # they were what find_package found when a user pointed CMAKE_PREFIX_PATH at the build tree,
+  # and then failed three confusing ways (no carloTargets.cmake, no carloSimulation.cmake, no
+  # //bin/carlo). A subfolder find_package does not search leaves CMake's standard "could not
+  # find carlo" instead; the files earlier configurations left at the top are removed.
+  set(_carlo_package_dir ${PROJECT_BINARY_DIR}/cmake/install)
+  file(REMOVE ${PROJECT_BINARY_DIR}/carloConfig.cmake ${PROJECT_BINARY_DIR}/carloConfigVersion.cmake)
   configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/carloConfig.cmake.in
-    ${PROJECT_BINARY_DIR}/carloConfig.cmake
+    ${_carlo_package_dir}/carloConfig.cmake
     INSTALL_DESTINATION ${_carlo_cmake_dir}
     PATH_VARS CMAKE_INSTALL_BINDIR)
-  write_basic_package_version_file(${PROJECT_BINARY_DIR}/carloConfigVersion.cmake
+  write_basic_package_version_file(${_carlo_package_dir}/carloConfigVersion.cmake
     VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
-  install(FILES ${PROJECT_BINARY_DIR}/carloConfig.cmake ${PROJECT_BINARY_DIR}/carloConfigVersion.cmake
+  install(FILES ${_carlo_package_dir}/carloConfig.cmake ${_carlo_package_dir}/carloConfigVersion.cmake
                 ${CMAKE_CURRENT_LIST_DIR}/carloSimulation.cmake
           DESTINATION ${_carlo_cmake_dir})
 endif()

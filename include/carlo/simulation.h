@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -44,6 +45,11 @@ class TaskError : public std::runtime_error {
 // ---------------------------------------------------------------------------------------------
 
 /// Declarations of a simulation's own options; `carlo run --sim NAME --help` prints them.
+///
+/// Each add_* refuses with InputError, at the point of declaration, a name that `carlo run` could
+/// not parse as its own `--NAME`: one that is not a lowercase letter followed by [a-z0-9-], one
+/// declared already (whatever its kind), or one of the `reserved` names (the runner's own
+/// options). The message is one line naming the option; `Registry::add` prefixes the simulation.
 class OptionSet {
  public:
   enum class Kind { integer, real, text, flag };
@@ -53,6 +59,9 @@ class OptionSet {
     std::string default_value;  ///< canonical text
     std::string help;
   };
+  OptionSet() = default;
+  /// `reserved`: names a simulation may not declare, because `carlo run` uses them itself.
+  explicit OptionSet(std::vector<std::string> reserved) : reserved_(std::move(reserved)) {}
   OptionSet& add_int(std::string name, std::int64_t default_value, std::string help);
   OptionSet& add_real(std::string name, double default_value, std::string help);
   OptionSet& add_text(std::string name, std::string default_value, std::string help);
@@ -60,7 +69,9 @@ class OptionSet {
   const std::vector<Decl>& decls() const noexcept { return decls_; }
 
  private:
+  OptionSet& add(Decl decl);
   std::vector<Decl> decls_;
+  std::vector<std::string> reserved_;
 };
 
 /// Parsed, validated option values of one run, keyed by name.
@@ -215,14 +226,22 @@ struct SimulationInfo {
 /// The simulations known to this process: built-in samples plus loaded plugins.
 class Registry {
  public:
-  /// Throws InputError if the name is taken.
+  Registry() = default;
+  /// `reserved_options`: option names no simulation added here may declare (see OptionSet).
+  explicit Registry(std::vector<std::string> reserved_options)
+      : reserved_options_(std::move(reserved_options)) {}
+  /// Checks the simulation where it is declared, so a bad one is never listed or run: throws
+  /// InputError, one line naming the simulation, if its name is taken or not [A-Za-z0-9_-]+, it
+  /// has no `create`, or `declare_options` declares a bad option (it is called once here).
   void add(SimulationInfo info);
   /// nullptr if unknown.
   const SimulationInfo* find(const std::string& name) const;
   std::vector<std::string> names() const;
+  const std::vector<std::string>& reserved_options() const noexcept { return reserved_options_; }
 
  private:
   std::vector<SimulationInfo> sims_;
+  std::vector<std::string> reserved_options_;
 };
 
 }  // namespace carlo

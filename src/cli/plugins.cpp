@@ -1,9 +1,11 @@
 #include "cli/run_config.h"
+#include "cli/run_option_names.h"
 
 #include <carlo/error.h>
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -35,6 +37,11 @@ void PluginSet::load(const std::string& path, Registry& registry) {
                      ")");
   // dlopen searches the library path for a name without a slash; a user means the file named.
   const std::string file = std::filesystem::absolute(path, ec).string();
+  // The same plugin named twice (--plugin P --plugin P, or in the config file and on the command
+  // line) is one plugin: registering it again would clash with itself. Compared by file identity,
+  // so a symlink or another spelling of the path counts as the same file.
+  for (const auto& l : loaded_)
+    if (std::filesystem::equivalent(file, l.file, ec)) return;
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const std::string why = load_error(file);
@@ -61,20 +68,29 @@ void PluginSet::load(const std::string& path, Registry& registry) {
     throw InputError(path + ": plugin built against " + theirs + ", but this carlo is " +
                      CARLO_PLUGIN_ABI + " (rebuild the plugin against this carlo)");
   // Register into a scratch registry first: a refused plugin adds nothing, and a name clash is
-  // reported against the plugin's file rather than as a bare duplicate.
-  Registry own;
+  // reported against the plugin's file rather than as a bare duplicate. Its options are checked
+  // against carlo run's own there.
+  Registry own(run_option_names());
   try {
     reg(own);
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
   } catch (const std::exception& e) {
     throw InputError(path + ": plugin registration failed: " + e.what());
   }
   const auto names = own.names();
   if (names.empty()) throw InputError(path + ": plugin registers no simulation");
-  for (const auto& name : names)
-    if (registry.find(name))
-      throw InputError(path + ": plugin simulation '" + name +
-                       "' clashes with a simulation carlo already has (rename it in the plugin)");
+  for (const auto& name : names) {
+    if (!registry.find(name)) continue;
+    for (const auto& l : loaded_)
+      if (std::find(l.sims.begin(), l.sims.end(), name) != l.sims.end())
+        throw InputError(path + ": plugin simulation '" + name + "' clashes with the one plugin " +
+                         l.file + " registered first (rename it in one of them)");
+    throw InputError(path + ": plugin simulation '" + name +
+                     "' clashes with a simulation carlo already has (rename it in the plugin)");
+  }
   for (const auto& name : names) registry.add(*own.find(name));
+  loaded_.push_back({file, names});
 }
 
 }  // namespace carlo::cli

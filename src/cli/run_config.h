@@ -64,12 +64,19 @@ class PluginSet {
   PluginSet(const PluginSet&) = delete;
   PluginSet& operator=(const PluginSet&) = delete;
   ~PluginSet();
-  /// Loads `path` and registers its simulations. Refuses a library without carlo's entry points
-  /// or built against another plugin ABI, naming the file and both versions.
+  /// Loads `path` and registers its simulations. A file loaded already, under this or another
+  /// name (a link, a relative path), is skipped. Refuses a library without carlo's entry points
+  /// or built against another plugin ABI, naming the file and both versions, and a simulation
+  /// name carlo or an earlier plugin has, naming the plugin that registered it first.
   void load(const std::string& path, Registry& registry);
 
  private:
+  struct Loaded {
+    std::string file;  ///< absolute path, as first given
+    std::vector<std::string> sims;
+  };
   std::vector<void*> handles_;
+  std::vector<Loaded> loaded_;
 };
 
 }  // namespace carlo::cli

@@ -1,6 +1,8 @@
 # Plugins end to end (plugin_cli.py CASE): carlo installed with `cmake --install` into a prefix,
 # docs/examples/plugin built out of tree against that prefix with find_package(carlo) and run by
-# the installed `carlo` under mpiexec; bad plugins refused with one line and exit status 1.
+# the installed `carlo` under mpiexec; bad plugins (and bad declarations in a plugin) refused with
+# one line and exit status 1; a plugin named twice loaded once; the example optimised when no build
+# type is chosen; carlo's build tree not mistaken for a package.
 # `plugin.install` (a fixture) installs and builds once, into <build>/plugin-test/, incrementally
 # on a re-run; every other case uses what it made.
 if(NOT CARLO_INSTALL)
@@ -12,8 +14,20 @@ endif()
 add_library(carlo_test_plugin_no_entry MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/no_entry.cpp)
 add_library(carlo_test_plugin_other_abi MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/other_abi.cpp)
 carlo_add_simulation(carlo_test_plugin_duplicate ${CMAKE_CURRENT_LIST_DIR}/plugins/duplicate_name.cpp)
+# And one plugin per mistake in a simulation's declarations (bad_declaration.cpp, BAD_<MISTAKE>).
+set(_bad_declarations reserved_option duplicate_option option_name simulation_name registers_twice)
+set(_bad_declaration_args)
+foreach(mistake IN LISTS _bad_declarations)
+  carlo_add_simulation(carlo_test_plugin_bad_${mistake} ${CMAKE_CURRENT_LIST_DIR}/plugins/bad_declaration.cpp)
+  string(TOUPPER ${mistake} _upper)
+  target_compile_definitions(carlo_test_plugin_bad_${mistake} PRIVATE BAD_${_upper})
+  list(APPEND _bad_declaration_args --bad-plugin ${mistake}=$<TARGET_FILE:carlo_test_plugin_bad_${mistake}>)
+endforeach()
 foreach(t carlo_test_plugin_no_entry carlo_test_plugin_other_abi carlo_test_plugin_duplicate)
   target_link_libraries(${t} PRIVATE carlo_warnings)
+endforeach()
+foreach(mistake IN LISTS _bad_declarations)
+  target_link_libraries(carlo_test_plugin_bad_${mistake} PRIVATE carlo_warnings)
 endforeach()
 
 set(_plugin_args
@@ -21,7 +35,8 @@ set(_plugin_args
   --cmake ${CMAKE_COMMAND} --generator ${CMAKE_GENERATOR} --cxx ${CMAKE_CXX_COMPILER}
   --no-entry-plugin $<TARGET_FILE:carlo_test_plugin_no_entry>
   --other-abi-plugin $<TARGET_FILE:carlo_test_plugin_other_abi>
-  --duplicate-plugin $<TARGET_FILE:carlo_test_plugin_duplicate>)
+  --duplicate-plugin $<TARGET_FILE:carlo_test_plugin_duplicate>
+  ${_bad_declaration_args})
 
 add_test(NAME plugin.install COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/plugin_cli.py install ${_plugin_args})
 set_tests_properties(plugin.install PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}" LABELS "script;plugin"
@@ -39,7 +54,19 @@ set(_plugin_cases
   refuses_other_abi
   refuses_missing_file
   refuses_non_shared_object
-  refuses_duplicate_name)
+  refuses_duplicate_name
+  example_optimised_without_build_type
+  chosen_build_type_kept
+  build_tree_is_not_a_package
+  refuses_reserved_option
+  refuses_duplicate_option
+  refuses_bad_option_name
+  refuses_bad_simulation_name
+  refuses_plugin_registering_twice
+  same_plugin_twice_loads_once
+  same_plugin_from_config_and_command_line_loads_once
+  same_plugin_under_two_names_loads_once
+  clash_between_plugins_names_the_first)
 foreach(case IN LISTS _plugin_cases)
   add_test(NAME plugin.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/plugin_cli.py ${case} ${_plugin_args})
   set_tests_properties(plugin.${case} PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}" LABELS "script;mpi;plugin"

@@ -5,12 +5,14 @@ installed `carlo` under mpiexec; and plugins that must be refused.
 
 Usage: plugin_cli.py CASE --build-dir B --source-dir S --cmake CMAKE --generator G --cxx CXX
                           --no-entry-plugin SO --other-abi-plugin SO --duplicate-plugin SO
+                          [--bad-plugin MISTAKE=SO ...]
 CASE `install` installs into B/plugin-test/prefix and builds the example in
 B/plugin-test/example (incrementally when they exist); every other case uses them.
 """
 import argparse
 import concurrent.futures
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -27,7 +29,10 @@ parser.add_argument("case")
 for opt in ("build-dir", "source-dir", "cmake", "generator", "cxx", "no-entry-plugin",
             "other-abi-plugin", "duplicate-plugin"):
     parser.add_argument("--" + opt, required=True)
+parser.add_argument("--bad-plugin", action="append", default=[],
+                    help="MISTAKE=SO: a plugin built from plugins/bad_declaration.cpp")
 ARGS = parser.parse_args()
+BAD = dict(b.split("=", 1) for b in ARGS.bad_plugin)
 
 ROOT = os.path.join(ARGS.build_dir, "plugin-test")
 PREFIX = os.path.join(ROOT, "prefix")
@@ -255,6 +260,112 @@ def refuses_non_shared_object():
 def refuses_duplicate_name():
     so = ARGS.duplicate_plugin
     refused(["--plugin", so, "--sim", "pi"], so, "'pi'", "clashes")
+
+
+def configure_example(build, *extra, prefix=PREFIX, expect=0):
+    """Configures docs/examples/plugin into `build` as its README says, plus `extra`; neither a
+    build type nor flags come from the environment (CMake reads CMAKE_BUILD_TYPE and CXXFLAGS
+    there)."""
+    env = clean_env()
+    for var in ("CMAKE_BUILD_TYPE", "CXXFLAGS"):
+        env.pop(var, None)
+    return run([ARGS.cmake, "-S", EXAMPLE_SRC, "-B", build, "-G", ARGS.generator,
+                f"-DCMAKE_PREFIX_PATH={prefix}", f"-DCMAKE_CXX_COMPILER={ARGS.cxx}",
+                "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON"] + list(extra), expect=expect, env=env)
+
+
+def icc_compile_flags(build):
+    with open(os.path.join(build, "compile_commands.json")) as f:
+        commands = [c["command"] for c in json.load(f) if c["file"].endswith("icc.cpp")]
+    check(len(commands) == 1, f"one compile command for icc.cpp: {commands}")
+    return commands[0].split()
+
+
+def example_optimised_without_build_type():
+    """Following the docs (no CMAKE_BUILD_TYPE) gives an optimised plugin, and says so."""
+    build = tmp("icc-default")
+    p = configure_example(build)
+    check("building optimised" in p.stdout, f"a status line says so:\n{p.stdout}")
+    flags = icc_compile_flags(build)
+    check("-O2" in flags and "-DNDEBUG" in flags, f"icc.cpp compiled with -O2 -DNDEBUG: {flags}")
+
+
+def chosen_build_type_kept():
+    build = tmp("icc-debug")
+    p = configure_example(build, "-DCMAKE_BUILD_TYPE=Debug")
+    flags = icc_compile_flags(build)
+    check("-g" in flags and not [f for f in flags if f.startswith("-O") and f != "-O0"],
+          f"a Debug build stays unoptimised: {flags}")
+    check("building optimised" not in p.stdout, f"no status line for a chosen type:\n{p.stdout}")
+
+
+def build_tree_is_not_a_package():
+    """CMAKE_PREFIX_PATH at carlo's build tree (a natural mistake) gives CMake's standard "not
+    found" advice, not errors from a half-made package."""
+    p = configure_example(tmp("against-build-tree"), prefix=ARGS.build_dir, expect=1)
+    err = " ".join(p.stderr.split())  # CMake wraps its messages
+    check('Could not find a package configuration file provided by "carlo"' in err,
+          f"CMake's own not-found message:\n{p.stderr}")
+    for name in ("carloTargets", "carloSimulation", "carlo_EXECUTABLE"):
+        check(name not in err, f"no half-made package: {name} in\n{p.stderr}")
+
+
+def refused_declaration(mistake, *needles):
+    so = BAD[mistake]
+    line = refused(["--plugin", so, "--sim", "pi"], so, *needles)
+    check("internal error" not in line and "boost" not in line, f"a plain usage error: {line}")
+
+
+def refuses_reserved_option():
+    refused_declaration("reserved_option", "simulation 'badopt'", "--seed", "carlo run's own")
+
+
+def refuses_duplicate_option():
+    refused_declaration("duplicate_option", "simulation 'badopt'", "--rows is declared twice")
+
+
+def refuses_bad_option_name():
+    refused_declaration("option_name", "simulation 'badopt'", "option name 'with space' is invalid")
+
+
+def refuses_bad_simulation_name():
+    refused_declaration("simulation_name", "simulation name 'my sim/with spaces' is invalid")
+
+
+def refuses_plugin_registering_twice():
+    refused_declaration("registers_twice", "simulation 'twice' is registered twice")
+
+
+def runs_with(*plugin_args):
+    """A short icc run with the example plugin given as `plugin_args` on top of --plugin ICC."""
+    out = tmp("once.h5")
+    icc_run(2, out, *plugin_args, tasks=20)
+    with h5py.File(out, "r") as f:
+        check(f.attrs["simulation"] in ("icc", b"icc"), f"icc ran: {dict(f.attrs)}")
+
+
+def same_plugin_twice_loads_once():
+    runs_with("--plugin", ICC)
+
+
+def same_plugin_from_config_and_command_line_loads_once():
+    ini = tmp("run.ini")
+    with open(ini, "w") as f:
+        f.write(f"plugin = {ICC}\n")
+    runs_with("--config", ini)
+
+
+def same_plugin_under_two_names_loads_once():
+    link = tmp("libicc-link.so")
+    os.symlink(ICC, link)
+    runs_with("--plugin", link, "--plugin", os.path.join(EXAMPLE_BUILD, ".", "libicc.so"))
+
+
+def clash_between_plugins_names_the_first():
+    copy = tmp("libicc-copy.so")  # another file: a second plugin with the same simulation name
+    shutil.copy(ICC, copy)
+    refused(["--plugin", ICC, "--plugin", copy, "--sim", "icc", "--data", GROUPS],
+            copy, "'icc'", "plugin " + ICC + " registered first")
 
 
 def main():
