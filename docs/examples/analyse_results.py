@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Analyse a carlo results file in Python (docs/analysis-python.md).
 
-    python3 analyse_results.py results.h5 [--csv tasks.csv]
+    /usr/bin/python3 analyse_results.py results.h5 [--csv tasks.csv]   (Debian's python3-h5py)
 
 Reads the file with h5py; builds the per-task table with pandas when it is installed, with numpy
 alone otherwise (same output). Prints the run, each observation's estimate with its 95% interval
