@@ -249,7 +249,14 @@ class Registry {
 /// ABI tag of this header; a plugin built against another one is refused. It holds the exact
 /// carlo version: the classes above are shared with the plugin by layout, so a plugin runs only
 /// with the carlo it was built against.
-#define CARLO_PLUGIN_ABI "carlo-plugin-1/" CARLO_VERSION
+/// The libstdc++ debug mode changes the layout of the std containers in these classes, so it is
+/// part of the tag.
+#ifdef _GLIBCXX_DEBUG
+#define CARLO_PLUGIN_ABI_STDLIB "+glibcxx-debug"
+#else
+#define CARLO_PLUGIN_ABI_STDLIB ""
+#endif
+#define CARLO_PLUGIN_ABI "carlo-plugin-1/" CARLO_VERSION CARLO_PLUGIN_ABI_STDLIB
 
 /// In a plugin, registers its simulations:
 ///   CARLO_PLUGIN(registry) { registry.add(carlo::SimulationInfo{...}); }

@@ -15,7 +15,7 @@ import h5py
 
 parser = argparse.ArgumentParser()
 parser.add_argument("case")
-for opt in ("build-dir", "source-dir", "bad-outputs-plugin"):
+for opt in ("build-dir", "source-dir", "bad-outputs-plugin", "debug-mode-plugin"):
     parser.add_argument("--" + opt, required=True)
 ARGS = parser.parse_args()
 
@@ -123,6 +123,15 @@ def bad_outputs_refused():
                 expect=1)
         one_error_line(p, sim, needle)
         check(not os.path.exists(out), f"{sim}: no results file")
+
+
+def debug_mode_plugin_refused():
+    out = path("debug", "r.h5")
+    p = run(["mpiexec", "-n", "2", "--oversubscribe", CARLO, "run", "--plugin",
+             ARGS.debug_mode_plugin, "--sim", "debug-mode", "--tasks", "5", "--seed", "1", "-o",
+             out], expect=1)
+    one_error_line(p, ARGS.debug_mode_plugin, "+glibcxx-debug")
+    check(not os.path.exists(out), "no results file")
 
 
 def main():
