@@ -21,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -400,7 +401,37 @@ int run(transport::Runtime& rt, const Args& args) {
 
 }  // namespace
 
+/// This process's rank as the launcher tells it (0 when run directly): lets `--help` print once
+/// without starting MPI.
+int launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
+  return 0;
+}
+
+/// `carlo run --help` answers without initialising MPI: it must work on a login node, where a
+/// singleton MPI start may be slow or not allowed, and costs nothing to parse.
+std::optional<int> help_without_mpi(const Args& args) {
+  const bool wants_help = std::any_of(
+      args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+  if (!wants_help) return std::nullopt;
+  Registry registry;
+  sims::register_builtin(registry);
+  PluginSet plugins;
+  const bool root = launcher_rank() == 0;
+  try {
+    const ParsedRun parsed = parse_run_args(args, registry, plugins);
+    if (parsed.config) return std::nullopt;  // not a help request after all
+    if (root) std::fputs(parsed.help.c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    if (root) std::fprintf(stderr, "carlo run: error: %s\n", e.what());
+    return 1;
+  }
+}
+
 int cmd_run(const Args& args, int argc, char** argv) {
+  if (auto code = help_without_mpi(args)) return *code;
   transport::Runtime rt(argc, argv);
   install_signal_handlers();
   try {
