@@ -124,6 +124,12 @@ RunOutput run_faults(int workers, MasterConfig cfg, const OptionValues& opts,
   return out;
 }
 
+std::uint64_t total_hits(const RunOutput& out) {
+  std::uint64_t total = 0;
+  for (auto h : out.hits) total += h;
+  return total;
+}
+
 MasterConfig tasks(std::uint64_t n) {
   MasterConfig c;
   c.end = n;
@@ -137,9 +143,7 @@ TEST(Scheduler, EveryTaskIsStoredExactlyOnceAtItsIndex) {
     ASSERT_EQ(out.task[t], static_cast<double>(t));
     ASSERT_EQ(out.value[t], Stream(7, t).uniform());
   }
-  std::uint64_t total = 0;
-  for (auto h : out.hits) total += h;
-  EXPECT_EQ(total, 5000u);
+  EXPECT_EQ(total_hits(out), 5000u);
 }
 
 TEST(Scheduler, ResultsDoNotDependOnWorkersOrBatchSize) {
@@ -163,10 +167,8 @@ TEST(Scheduler, PermanentFailuresAreRecordedAfterAllRetriesAndTheirTalliesDroppe
   EXPECT_EQ(out.failures.at(5).attempts, 3u);
   EXPECT_NE(out.failures.at(5).message.find("injected failure of task 5"), std::string::npos);
   EXPECT_TRUE(std::isnan(out.value[5]));
-  EXPECT_EQ(out.stores[5], 1);  // stored once, as failed
-  std::uint64_t total = 0;
-  for (auto h : out.hits) total += h;
-  EXPECT_EQ(total, 998u);  // the failed tasks' tally counts were discarded
+  EXPECT_EQ(out.stores[5], 1);       // stored once, as failed
+  EXPECT_EQ(total_hits(out), 998u);  // the failed tasks' tally counts were discarded
   EXPECT_EQ(out.hits[5], 1000u / 16 + (5 < 1000 % 16) - 1);
 }
 
@@ -201,9 +203,7 @@ TEST(Scheduler, AStalledBatchIsReissuedAndCountedOnce) {
                         fault_options({{"stall-tasks", std::string("195")}, {"stall-ms", 1500.0}}));
   EXPECT_GE(out.reissued, 1u);
   for (std::size_t t = 0; t < 200; ++t) ASSERT_EQ(out.stores[t], 1);
-  std::uint64_t total = 0;
-  for (auto h : out.hits) total += h;
-  EXPECT_EQ(total, 200u);
+  EXPECT_EQ(total_hits(out), 200u);
 }
 
 TEST(Scheduler, StderrTargetStopsAtTheSameCheckpointWhateverTheWorkers) {
@@ -217,10 +217,7 @@ TEST(Scheduler, StderrTargetStopsAtTheSameCheckpointWhateverTheWorkers) {
   EXPECT_EQ(a.final_end % 100, 0u);
   EXPECT_GE(a.final_end, 800u);
   EXPECT_LE(a.final_end, 1000u);
-  std::uint64_t ta = 0, tb = 0;
-  for (auto h : a.hits) ta += h;
-  for (auto h : b.hits) tb += h;
-  EXPECT_EQ(ta, a.final_end);  // tallies hold exactly the prefix
+  EXPECT_EQ(total_hits(a), a.final_end);  // tallies hold exactly the prefix
   EXPECT_EQ(a.hits, b.hits);
 }
 
@@ -246,9 +243,7 @@ TEST(Scheduler, SnapshotsHoldExactlyTheResultsAcceptedBeforeThem) {
     const auto out = run_faults(5, cfg, opts, 7, sharing, /*snapshot_every=*/0.01);
     ASSERT_GE(out.snapshots.size(), 5u) << "too few snapshots to test anything";
     for (const auto& [done, total] : out.snapshots) ASSERT_EQ(total, done);
-    std::uint64_t total = 0;
-    for (auto h : out.hits) total += h;
-    EXPECT_EQ(total, 4000u);
+    EXPECT_EQ(total_hits(out), 4000u);
   }
 }
 
