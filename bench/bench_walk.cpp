@@ -17,11 +17,13 @@
 //   (e) the kernel (sims/walk_kernel.h) with the compact index, without carlo::Task, recording
 //       nothing, with 16 to 128 lanes (every lane count gives the same visits; checked first), and
 //       the mean number of walks in flight per round;
-//   (e0) the kernel with every stream built before the clock starts: the most a cheaper
-//       substream construction could give;
+//   (e0) the kernel with every stream built before the clock starts and read back from memory
+//       (with one Philox block per stream this bounded what a cheaper substream could give);
 //   (i) the kernel over the graph's own uint64 offsets (the fallback above 2^32 values);
-//   (s) building the per-walk streams alone (Philox4x64-10 + the start node's draw, in batches as
-//       the kernel refills its lanes): streams per second, and their share of a step at (b)'s rate;
+//   (s) building the per-walk streams alone (task.substream(w): Substreams, one Philox block per
+//       task, then a few multiplies per walk; + the start node's draw), task after task: streams
+//       per second, and their share of a step at (b)'s rate; (s0) the same with one Philox block
+//       per walk, Stream(seed, task, w + 1), the substream definition before Substreams;
 //   (d) one walk at a time (the plain loop of the definition).
 // Each figure is the best of R (default 3) interleaved rounds, each walk item preceded by an
 // untimed run of W (default 100) tasks (the gathers flush the caches); rates use the thread's CPU
@@ -92,7 +94,7 @@ std::uint64_t walk_kernel(const Index& index, const carlo::RaggedView& g, std::u
                           std::uint64_t id, std::uint64_t walks, std::uint64_t continue_below,
                           std::uint64_t* visits, std::uint64_t* rounds = nullptr) {
   namespace wd = carlo::sims::walk_detail;
-  auto substream = [&](std::uint64_t w) { return carlo::Stream(seed, id, w + 1); };
+  const carlo::Substreams substream(seed, id);  // == task.substream(w)
   const auto* values = wd::readable_values<std::int64_t>(g);
   if (visits != nullptr)
     return wd::run_walks<std::int64_t, Lanes>(index, values, g.rows, walks, continue_below,
@@ -111,8 +113,9 @@ std::uint64_t walk_one_at_a_time(const carlo::RaggedView& g, std::uint64_t seed,
   namespace wd = carlo::sims::walk_detail;
   const auto* values = static_cast<const std::int64_t*>(g.values);
   std::uint64_t steps = 0;
+  const carlo::Substreams substream(seed, id);
   for (std::uint64_t w = 0; w < walks; ++w) {
-    carlo::Stream rng(seed, id, w + 1);
+    carlo::Stream rng = substream(w);
     std::uint64_t cur = wd::below(rng, g.rows);
     for (;;) {
       ++visits[cur];
@@ -329,16 +332,18 @@ int run(const Args& args) {
         },
         std::max<std::uint64_t>(n_tasks / 10, 1));
   };
-  // (e0) the kernel with every task's streams built before the clock starts: the limit a free
-  // substream would reach (what a cheaper Stream construction could win at most).
+  // (e0) the kernel with every task's streams built before the clock starts (read back from a
+  // 48-byte-per-walk array: a free substream, but not free memory traffic).
   std::vector<carlo::Stream> prebuilt;
   auto kernel_prebuilt = [&] {
     const double c0 = thread_cpu_seconds();
     const auto w0 = Clock::now();
     const std::uint64_t first = next_task;
     prebuilt.clear();
-    for (std::uint64_t t = first; t < first + n_tasks; ++t)
-      for (std::uint64_t w = 0; w < args.walks; ++w) prebuilt.emplace_back(1, t, w + 1);
+    for (std::uint64_t t = first; t < first + n_tasks; ++t) {
+      const carlo::Substreams substream(1, t);
+      for (std::uint64_t w = 0; w < args.walks; ++w) prebuilt.push_back(substream(w));
+    }
     untimed_cpu = thread_cpu_seconds() - c0;
     untimed_wall = seconds_since(w0);
     const auto* values = wd::readable_values<std::int64_t>(g);
@@ -358,23 +363,24 @@ int run(const Args& args) {
         },
         n_tasks);
   };
-  // (s) the per-walk streams alone, built in batches of 128 as the kernel's refill builds them.
-  auto streams = [&] {
-    const std::uint64_t n = n_tasks * args.walks;
+  // (s) the per-walk streams alone, task after task, as the kernel builds them; (s0) the same
+  // with one Philox block per walk (the definition before Substreams), for comparison.
+  auto streams = [&]<bool kPhilox>() {
     std::uint64_t acc = 0;
-    for (std::uint64_t w0 = 0; w0 < n; w0 += 128) {
+    for (std::uint64_t k = 0; k < n_tasks; ++k) {
       const std::uint64_t task = next_task++;
-      for (std::uint64_t w = w0; w < w0 + 128; ++w) {
-        carlo::Stream rng(1, task, w + 1);
+      const carlo::Substreams substream(1, task);
+      for (std::uint64_t w = 0; w < args.walks; ++w) {
+        carlo::Stream rng = kPhilox ? carlo::Stream(1, task, w + 1) : substream(w);
         acc += wd::below(rng, info.rows);
       }
     }
     sink += static_cast<std::int64_t>(acc);
-    return static_cast<double>(n / 128 * 128 + (n % 128 != 0 ? 128 : 0));
+    return static_cast<double>(n_tasks * args.walks);
   };
 
   run_sim(false);  // warm up: page tables, the log's capacity
-  Rate ra, rdep, rb, rc, rshared, rstreams, rprebuilt, r1;
+  Rate ra, rdep, rb, rc, rshared, rstreams, rphilox, rprebuilt, r1;
   std::array<Rate, kLaneCounts.size()> rlanes;
   for (int round = 0; round < rounds; ++round) {
     timed(ra, gathers, false);
@@ -388,7 +394,10 @@ int run(const Args& args) {
     (std::make_index_sequence<kLaneCounts.size()>());
     timed(rshared, [&] { return kernel.template operator()<wd::kLanes>(shared64); });
     timed(rprebuilt, kernel_prebuilt);
-    timed(rstreams, streams, false);
+    timed(
+        rstreams, [&] { return streams.template operator()<false>(); }, false);
+    timed(
+        rphilox, [&] { return streams.template operator()<true>(); }, false);
     timed(r1, one_at_a_time);
   }
   const double a = ra.cpu;
@@ -416,11 +425,12 @@ int run(const Args& args) {
        rprebuilt, " steps");
   line("(d)  one walk at a time, dense counts", r1, " steps");
   const double steps_per_walk = 1 / (1 - 0.85);
-  std::printf(
-      "(s)  per-walk streams (Philox4x64-10 + start draw): %.1f M/s = %.1f ns each, %.0f %% of a "
-      "step at (b)'s rate (%.2f walks per step)\n",
-      rstreams.cpu / 1e6, 1e9 / rstreams.cpu, 100 * rb.cpu / rstreams.cpu / steps_per_walk,
-      1 / steps_per_walk);
+  auto stream_line = [&](const char* what, const Rate& r) {
+    std::printf("%-60s %6.1f M/s = %.1f ns each, %.0f %% of a step at (b)'s rate\n", what,
+                r.cpu / 1e6, 1e9 / r.cpu, 100 * rb.cpu / r.cpu / steps_per_walk);
+  };
+  stream_line("(s)  per-walk streams (task.substream(w) + start draw)", rstreams);
+  stream_line("(s0) per-walk Philox block, Stream(seed, task, w + 1) + start", rphilox);
   std::printf("walk steps/s (b) / gather rate (a) = %.2f; one load at a time: %.0f ns\n",
               rb.cpu / a, 1e9 / rdep.cpu);
   std::printf("(checksum %lld)\n", static_cast<long long>(sink));

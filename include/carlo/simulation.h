@@ -151,8 +151,15 @@ class Task {
   std::uint32_t attempt() const noexcept { return attempt_; }
   /// The task's own stream, keyed by (seed, task id).
   Stream& rng() noexcept { return rng_; }
-  /// An independent extra stream of this task (e.g. one per interleaved walker).
-  Stream substream(std::uint64_t k) const noexcept { return Stream(seed_, id_, k + 1); }
+  /// An independent extra stream of this task (e.g. one per interleaved walker):
+  /// Substreams(seed, id)(k), a pure function of (seed, task id, k), unrelated to rng() (definition
+  /// in rng.h). The first call costs one Philox block and caches the task's substream key, later
+  /// ones a few ns; so, like every Task call, not thread-safe: a run() that starts threads takes
+  /// their substreams before starting them.
+  Stream substream(std::uint64_t k) const noexcept {
+    if (!substreams_) substreams_.emplace(seed_, id_);
+    return (*substreams_)(k);
+  }
   /// Sets observation `index` (in the order of `Simulation::observation_names`). Unset ones are
   /// NaN.
   void observe(std::size_t index, double value) {
@@ -187,6 +194,7 @@ class Task {
   std::uint64_t seed_;
   std::uint32_t attempt_;
   Stream rng_;
+  mutable std::optional<Substreams> substreams_;  // built on the first substream() call
   double* obs_;
   std::size_t n_obs_;
   TallyLog* tallies_;

@@ -17,10 +17,11 @@
 // index entry, then one entry of the row). One walker waits on DRAM twice per step; Lanes walkers
 // in lockstep keep up to Lanes loads in flight. A lane whose walk ends takes the next unstarted
 // walk in the same round, so all lanes stay busy until the last walk has started (the walks of a
-// lane are independent, each with its own stream). A walk's stream costs one Philox block (about
-// 20 ns, three steps' worth of arithmetic), so the streams of the next walks are built ahead, a
-// few per round inside the arrive loop where that arithmetic overlaps the loads in flight. Each
-// round goes over the live lanes three times:
+// lane are independent, each with its own stream). A walk's stream (task.substream: twelve
+// multiplies, about 5 ns with the start node's draw) is built ahead, a few per round inside the
+// arrive loop where that arithmetic overlaps the loads in flight (this mattered when a stream was
+// a 23 ns Philox block; at 5 ns where they are built is within noise). Each round goes over the
+// live lanes three times:
 //   decide   reads the prefetched index entry, uses the two numbers drawn for this step, and picks
 //            the row entry to read (or, for a teleport, the next node); lanes whose walk ended
 //            then take the next walk's stream and start node;
@@ -213,8 +214,8 @@ std::uint64_t run_walks(const Index& index, const T* values, std::uint64_t rows,
   // Walks ready to start: walks [head, tail) have their stream built and their start node drawn,
   // in slot w % kRing of a ring. A round ends at most `live` walks, so each round starts with at
   // least that many ready (or all the rest); most are built a few at a time inside the arrive
-  // loop, where the Philox arithmetic overlaps the loads in flight, and only the shortfall at the
-  // top of the round.
+  // loop, where their arithmetic overlaps the loads in flight, and only the shortfall at the top
+  // of the round.
   constexpr std::size_t kRing = std::bit_ceil(2 * Lanes);
   const Stream proto = substream(0);  // Stream has no default state: slots start as copies
   auto filled = [&]<std::size_t N>() {

@@ -134,8 +134,9 @@ std::vector<std::uint64_t> reference_visits(const std::vector<std::vector<std::i
       static_cast<std::uint64_t>(std::ldexp(static_cast<long double>(alpha), 64));
   std::vector<std::uint64_t> visits(n, 0);
   *steps = 0;
+  const carlo::Substreams substream(seed, id);
   for (std::uint64_t w = 0; w < walks; ++w) {
-    carlo::Stream rng(seed, id, w + 1);  // == task.substream(w)
+    carlo::Stream rng = substream(w);  // == task.substream(w)
     std::uint64_t cur = below(rng, n);
     for (;;) {
       ++visits[cur];

@@ -85,7 +85,7 @@ std::uint64_t uniform_below(carlo::Stream& rng, std::uint64_t n) {
 }
 
 /// The definition, one walk at a time: walk w of task `id` draws its start node, every go-on
-/// decision and every move from its own stream Stream(seed, id, w + 1) == task.substream(w).
+/// decision and every move from its own stream Substreams(seed, id)(w) == task.substream(w).
 /// Also returns the longest walk (in visits) through `longest`.
 Visits reference(const carlo::RaggedView& g, std::uint64_t walks, double alpha, std::uint64_t id,
                  std::uint64_t* longest = nullptr) {
@@ -94,8 +94,9 @@ Visits reference(const carlo::RaggedView& g, std::uint64_t walks, double alpha, 
   Visits v;
   v.counts.assign(g.rows, 0);
   std::uint64_t max_len = 0;
+  const carlo::Substreams substream(kSeed, id);
   for (std::uint64_t w = 0; w < walks; ++w) {
-    carlo::Stream rng(kSeed, id, w + 1);
+    carlo::Stream rng = substream(w);
     std::uint64_t cur = uniform_below(rng, g.rows);
     std::uint64_t len = 0;
     for (;;) {
@@ -122,8 +123,7 @@ Visits walk(const Index& index, const carlo::RaggedView& g, std::uint64_t walks,
   v.counts.assign(g.rows, 0);
   v.steps = wd::run_walks<std::int64_t, Lanes>(
       index, wd::readable_values<std::int64_t>(g), g.rows, walks, wd::continue_threshold(alpha),
-      [&](std::uint64_t w) { return carlo::Stream(kSeed, id, w + 1); },
-      [&](std::span<const std::uint64_t> nodes) {
+      carlo::Substreams(kSeed, id), [&](std::span<const std::uint64_t> nodes) {
         for (const std::uint64_t n : nodes) ++v.counts[n];
         if (rounds != nullptr) rounds->push_back(nodes.size());
       });
@@ -253,12 +253,11 @@ TEST(WalkKernel, RaggedViewOverloadReadsTheGraphsOwnOffsets) {
   const auto g = csr.view();
   Visits v;
   v.counts.assign(g.rows, 0);
-  v.steps = wd::run_walks<std::int64_t>(
-      g, 1000, wd::continue_threshold(0.85),
-      [&](std::uint64_t w) { return carlo::Stream(kSeed, 5, w + 1); },
-      [&](std::span<const std::uint64_t> nodes) {
-        for (const std::uint64_t n : nodes) ++v.counts[n];
-      });
+  v.steps = wd::run_walks<std::int64_t>(g, 1000, wd::continue_threshold(0.85),
+                                        carlo::Substreams(kSeed, 5),
+                                        [&](std::span<const std::uint64_t> nodes) {
+                                          for (const std::uint64_t n : nodes) ++v.counts[n];
+                                        });
   EXPECT_EQ(v, reference(g, 1000, 0.85, 5));
 }
 
