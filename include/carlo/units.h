@@ -15,5 +15,7 @@ std::uint64_t parse_size(std::string_view text, std::string_view what);
 std::uint64_t parse_count(std::string_view text, std::string_view what);
 /// "4.00 GiB" style.
 std::string format_bytes(std::uint64_t bytes);
+/// The shortest text that reads back as the same double: "0.85", not "0.84999999999999998".
+std::string format_real(double value);
 
 }  // namespace carlo

@@ -93,4 +93,10 @@ void PluginSet::load(const std::string& path, Registry& registry) {
   loaded_.push_back({file, names});
 }
 
+const std::string* PluginSet::file_of(const std::string& sim) const {
+  for (const auto& l : loaded_)
+    if (std::find(l.sims.begin(), l.sims.end(), sim) != l.sims.end()) return &l.file;
+  return nullptr;
+}
+
 }  // namespace carlo::cli

@@ -1,16 +1,16 @@
 #include "cli/run_config.h"
+#include "sched/bytes.h"
 
 #include <carlo/error.h>
 #include <carlo/units.h>
 
 #include <boost/program_options.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <map>
+#include <iterator>
+#include <span>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -104,28 +104,15 @@ std::string sim_list(const Registry& registry) {
   return s.str();
 }
 
-/// "fnv1a64:<hex>" of a file's bytes (a plugin: small), to tell two builds apart.
+/// "fnv1a64:<hex>" of a file's bytes (a plugin library: small), to tell two builds apart.
 std::string file_checksum(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read plugin");
-  std::uint64_t h = 14695981039346656037ull;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ull;
-    }
-  }
+  if (!in.is_open()) throw InputError(path + ": cannot read plugin");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   char text[40];
-  std::snprintf(text, sizeof text, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(text, sizeof text, "fnv1a64:%016llx",
+                static_cast<unsigned long long>(sched::fnv1a(std::as_bytes(std::span(bytes)))));
   return text;
-}
-
-/// Shortest text that reads back as the same double ("0", "2.5"), for the results' provenance.
-std::string shortest(double v) {
-  char buf[40];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
 }
 
 /// The names on one line, for error messages (which are one line each).
@@ -188,14 +175,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
     for (const auto* vm : {&first, &from_config})
       if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
         plugin_paths.insert(plugin_paths.end(), p->begin(), p->end());
-    // Which file each plugin simulation came from: its content goes into the provenance.
-    std::map<std::string, std::string> plugin_of;
-    for (const auto& p : plugin_paths) {
-      const auto before = registry.names();
-      plugins.load(p, registry);
-      for (const auto& name : registry.names())
-        if (std::find(before.begin(), before.end(), name) == before.end()) plugin_of[name] = p;
-    }
+    for (const auto& p : plugin_paths) plugins.load(p, registry);
 
     std::string sim_name;
     if (auto* s = get<std::string>(first, "sim")) sim_name = *s;
@@ -318,16 +298,16 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
                     {"seed", std::to_string(c.seed)},
                     {"batch", c.batch ? std::to_string(c.batch) : "auto"},
                     {"max-retries", std::to_string(c.max_retries)},
-                    {"task-timeout", shortest(c.task_timeout)},
+                    {"task-timeout", format_real(c.task_timeout)},
                     {"target-stderr", c.target ? *get<std::string>(vm, "target-stderr") : ""},
                     {"check-every", std::to_string(c.check_every)},
                     {"share", c.share == ShareMode::mmap ? "mmap" : "window"}};
     for (const auto& [k, v] : c.sim_options.canonical()) c.provenance.emplace_back("sim." + k, v);
     // A plugin's code shapes the results as much as its options: record which build ran, so
     // --resume and carlo merge refuse to mix two builds.
-    if (auto it = plugin_of.find(c.sim); it != plugin_of.end()) {
-      c.provenance.emplace_back("plugin", std::filesystem::absolute(it->second).string());
-      c.provenance.emplace_back("plugin-checksum", file_checksum(it->second));
+    if (const std::string* file = plugins.file_of(c.sim)) {
+      c.provenance.emplace_back("plugin", *file);
+      c.provenance.emplace_back("plugin-checksum", file_checksum(*file));
     }
     parsed.config = std::move(c);
     return parsed;

@@ -69,6 +69,8 @@ class PluginSet {
   /// or built against another plugin ABI, naming the file and both versions, and a simulation
   /// name carlo or an earlier plugin has, naming the plugin that registered it first.
   void load(const std::string& path, Registry& registry);
+  /// The absolute path of the library that registered simulation `sim`; nullptr for carlo's own.
+  const std::string* file_of(const std::string& sim) const;
 
  private:
   struct Loaded {

@@ -1,18 +1,9 @@
 #include <carlo/simulation.h>
+#include <carlo/units.h>
 
 #include <algorithm>
-#include <charconv>
 
 namespace carlo {
-
-namespace {
-// Shortest text that reads back as the same double: 0.85, not 0.84999999999999998.
-std::string real_text(double v) {
-  char buf[40];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-}  // namespace
 
 OptionSet& OptionSet::add(Decl decl) {
   const std::string& name = decl.name;
@@ -39,7 +30,7 @@ OptionSet& OptionSet::add_int(std::string name, std::int64_t default_value, std:
   return add({std::move(name), Kind::integer, std::to_string(default_value), std::move(help)});
 }
 OptionSet& OptionSet::add_real(std::string name, double default_value, std::string help) {
-  return add({std::move(name), Kind::real, real_text(default_value), std::move(help)});
+  return add({std::move(name), Kind::real, format_real(default_value), std::move(help)});
 }
 OptionSet& OptionSet::add_text(std::string name, std::string default_value, std::string help) {
   return add({std::move(name), Kind::text, std::move(default_value), std::move(help)});
@@ -80,7 +71,7 @@ std::vector<std::pair<std::string, std::string>> OptionValues::canonical() const
         [](const auto& x) -> std::string {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(x);
-          else if constexpr (std::is_same_v<T, double>) return real_text(x);
+          else if constexpr (std::is_same_v<T, double>) return format_real(x);
           else if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
           else return x;
         },

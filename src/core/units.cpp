@@ -2,6 +2,7 @@
 #include <carlo/units.h>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -81,6 +82,12 @@ std::uint64_t parse_count(std::string_view text, std::string_view what) {
     throw InputError(std::string(what) + ": '" + std::string(text) +
                      "' is not a count (use e.g. 1000, 10k, 1e6)");
   return to_u64(number * mult, text, what);
+}
+
+std::string format_real(double value) {
+  char buf[40];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  return std::string(buf, r.ptr);
 }
 
 std::string format_bytes(std::uint64_t bytes) {

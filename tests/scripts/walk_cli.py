@@ -12,6 +12,8 @@ import tempfile
 import h5py
 import numpy as np
 
+from carlo_results import results_contents  # shared helpers in tests/scripts/
+
 CARLO = os.environ["CARLO_BIN"]
 SRC = os.environ["CARLO_SOURCE_DIR"]
 GRAPH = os.path.join(SRC, "data", "graph-small.h5")
@@ -106,18 +108,6 @@ def pagerank_and_stderr(P, alpha, walks):
     return p, np.sqrt(var_d / walks) / EL
 
 
-def results(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset) and not name.startswith("failures"):
-                out[name] = obj[()].tobytes()
-            elif name.startswith("summary/"):
-                out[name] = dict(obj.attrs)
-        f.visititems(visit)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 
 def pagerank_gen_scale8():
@@ -157,14 +147,14 @@ def identical_across_ranks():
     for ranks, extra in runs:
         out = tmp("w.h5")
         walk(ranks, GRAPH, out, 64, 9, ["--walks-per-task", "500"] + extra)
-        outs.append(results(out))
+        outs.append(results_contents(out))
     for (ranks, extra), r in zip(runs[1:], outs[1:]):
         for key in ("tallies/visits", "observations/steps", "summary/steps"):
             check(key in r, f"{key} present")
             check(r[key] == outs[0][key], f"{key} identical at 1 rank and {ranks} ranks {extra}")
     other = tmp("w.h5")
     walk(1, GRAPH, other, 64, 10, ["--walks-per-task", "500"])
-    check(results(other)["tallies/visits"] != outs[0]["tallies/visits"], "another seed gives other visits")
+    check(results_contents(other)["tallies/visits"] != outs[0]["tallies/visits"], "another seed gives other visits")
 
 
 def node_tallies():
@@ -179,7 +169,7 @@ def node_tallies():
     for ranks, extra, extra_env in runs:
         out = tmp("w16.h5")
         walk(ranks, g, out, 400, 4, ["--walks-per-task", "30000"] + extra, extra_env=extra_env)
-        outs.append(results(out))
+        outs.append(results_contents(out))
         with h5py.File(out, "r") as f:
             checkpoints = f.attrs["checkpoints"]
     check(checkpoints >= 5, f"the last run took at least 5 checkpoints, took {checkpoints}")
@@ -203,7 +193,7 @@ def integer_dtypes():
         write_graph(g, rows, dtype)
         out = tmp("w.h5")
         walk(1, g, out, 20, 4, ["--walks-per-task", "100"])
-        outs[dtype] = results(out)["tallies/visits"]
+        outs[dtype] = results_contents(out)["tallies/visits"]
     for dtype, v in outs.items():
         check(v == outs["int64"], f"{dtype} visits equal int64 visits")
 
