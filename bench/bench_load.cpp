@@ -13,10 +13,10 @@
 //   - mmap mode: time until the view is ready, and the PSS sum after every rank read every value.
 // --make writes FILE first (float64, R rows, SIZE bytes of values) with the I/O layer's writer.
 #include "cli/shared_data.h"
+#include "io/ragged_file.h"
+#include "transport/runtime.h"
 
 #include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-#include <carlo/transport/runtime.h>
 #include <carlo/units.h>
 
 #include <fcntl.h>

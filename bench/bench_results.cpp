@@ -5,7 +5,8 @@
 //   bench_results [TASKS=10000000] [OBSERVATIONS=1] [DIR=/tmp]
 //
 // The runner's target is >= 2,000,000 tasks/s; the ratio column is measured / target.
-#include <carlo/io/results_file.h>
+
+#include "io/results_file.h"
 
 #include <sys/resource.h>
 #include <unistd.h>

@@ -30,11 +30,11 @@
 // time (the machine is shared), wall-clock rates are printed alongside.
 // --huge asks for transparent huge pages (madvise) on the graph buffers; carlo's shared window and
 // file mapping cannot have them, so the default is the representative figure.
-#include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-#include <carlo/sims/builtin.h>
-
+#include "io/ragged_file.h"
+#include "sims/builtin.h"
 #include "sims/walk_kernel.h"
+
+#include <carlo/error.h>
 
 #include <sys/mman.h>
 #include <time.h>

@@ -3,9 +3,9 @@
 // edge id, so the output depends only on the arguments, and both generators stream to disk with
 // memory bounded independently of the file size.
 #include "cli/cli.h"
+#include "io/ragged_file.h"
 
 #include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
 #include <carlo/rng.h>
 #include <carlo/units.h>
 

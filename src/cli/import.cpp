@@ -1,9 +1,9 @@
 // carlo import IN.h5:/dataset -o OUT.h5: a variable-length dataset to the ragged layout.
+#include "io/import.h"
 #include "cli/cli.h"
 #include "cli/command_line.h"
 
 #include <carlo/error.h>
-#include <carlo/io/import.h>
 #include <carlo/units.h>
 
 #include <boost/program_options.hpp>

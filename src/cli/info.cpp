@@ -1,10 +1,10 @@
 // carlo info FILE.h5: validate and describe a ragged array (DESIGN §1), or a results file.
 #include "cli/cli.h"
 #include "cli/command_line.h"
+#include "io/ragged_file.h"
+#include "io/results_file.h"
 
 #include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-#include <carlo/io/results_file.h>
 #include <carlo/units.h>
 
 #include <boost/program_options.hpp>

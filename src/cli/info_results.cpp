@@ -1,11 +1,10 @@
 // carlo info RESULTS.h5: what a results file records (DESIGN §3). A file that is not complete
 // says so in its first line, so nobody mistakes a partial run for a finished one.
 #include "cli/cli.h"
-
-#include <carlo/io/results_file.h>
-#include <carlo/units.h>
-
+#include "io/results_file.h"
 #include "io/results_internal.h"
+
+#include <carlo/units.h>
 
 #include <cmath>
 #include <cstdio>

@@ -3,9 +3,9 @@
 // src/io/results_merge.cpp; this is option parsing and the closing line.
 #include "cli/cli.h"
 #include "cli/command_line.h"
+#include "io/results_merge.h"
 
 #include <carlo/error.h>
-#include <carlo/io/results_merge.h>
 
 #include <boost/program_options.hpp>
 

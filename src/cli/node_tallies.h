@@ -3,9 +3,10 @@
 /// The run's tallies, one copy per node: a shared segment every rank of the node adds into (the
 /// wiring between the scheduler's TallyStore and the transport's SharedSegment). Without this, a
 /// walk over 4 M nodes would hold 32 MiB per rank; with it, 32 MiB per node.
-#include <carlo/sched/tally_store.h>
+#include "sched/tally_store.h"
+#include "transport/runtime.h"
+
 #include <carlo/simulation.h>
-#include <carlo/transport/runtime.h>
 
 #include <cstdint>
 #include <optional>

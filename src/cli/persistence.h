@@ -3,10 +3,9 @@
 /// Rank 0's side of surviving interruptions: the journal and checkpoint files beside the results
 /// (see include/carlo/sched/checkpoint.h), resuming from them, and poison-task quarantine.
 #include "cli/run_config.h"
-
-#include <carlo/io/results_file.h>
-#include <carlo/sched/checkpoint.h>
-#include <carlo/sched/run_loop.h>
+#include "io/results_file.h"
+#include "sched/checkpoint.h"
+#include "sched/run_loop.h"
 
 #include <memory>
 #include <string>

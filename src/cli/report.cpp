@@ -6,9 +6,9 @@
 #include "cli/command_line.h"
 #include "cli/svg.h"
 #include "cli/svg_report.h"
+#include "io/results_file.h"
 
 #include <carlo/error.h>
-#include <carlo/io/results_file.h>
 #include <carlo/units.h>
 
 #include <boost/program_options.hpp>

@@ -8,13 +8,13 @@
 #include "cli/progress.h"
 #include "cli/run_config.h"
 #include "cli/shared_data.h"
+#include "io/results_file.h"
+#include "sched/local_channel.h"
+#include "sched/run_loop.h"
+#include "sims/builtin.h"
+#include "transport/runtime.h"
 
 #include <carlo/error.h>
-#include <carlo/io/results_file.h>
-#include <carlo/sched/local_channel.h>
-#include <carlo/sched/run_loop.h>
-#include <carlo/sims/builtin.h>
-#include <carlo/transport/runtime.h>
 
 #include <algorithm>
 #include <atomic>

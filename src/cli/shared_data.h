@@ -2,9 +2,10 @@
 /// \file
 /// Loads a ragged array (DESIGN §1) so that each node holds one read-only copy, shared by all of
 /// its ranks: the wiring between the I/O layer (RaggedReader) and the transport (SharedSegment).
-#include <carlo/io/ragged_file.h>
+#include "io/ragged_file.h"
+#include "transport/runtime.h"
+
 #include <carlo/ragged.h>
-#include <carlo/transport/runtime.h>
 
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,8 @@
 /// The picture `carlo report --plot` draws, and the series it is drawn from. Pure computation and
 /// text: the data arrive already read (report.cpp reads them through <carlo/io/results_file.h>),
 /// so nothing here touches HDF5.
-#include <carlo/io/results_file.h>
+
+#include "io/results_file.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,3 +1,4 @@
+
 #include "io/h5.h"
 
 #include <carlo/error.h>

@@ -1,7 +1,7 @@
-#include <carlo/error.h>
-#include <carlo/io/import.h>
-
+#include "io/import.h"
 #include "io/h5.h"
+
+#include <carlo/error.h>
 
 #include <algorithm>
 #include <vector>

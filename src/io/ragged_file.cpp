@@ -1,8 +1,8 @@
-#include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-#include <carlo/ragged.h>
-
+#include "io/ragged_file.h"
 #include "io/h5.h"
+
+#include <carlo/error.h>
+#include <carlo/ragged.h>
 
 #include <algorithm>
 #include <cstring>

@@ -4,11 +4,11 @@
 // NaN, nothing is allocated up front, and a batch written anywhere touches only its own chunks.
 // Everything rank 0 does here streams in bounded pieces, so its memory does not grow with the
 // task count.
-#include <carlo/error.h>
-#include <carlo/io/results_file.h>
-
+#include "io/results_file.h"
 #include "io/h5.h"
 #include "io/results_internal.h"
+
+#include <carlo/error.h>
 
 #include <algorithm>
 #include <cmath>

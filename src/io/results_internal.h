@@ -2,7 +2,8 @@
 /// \file
 /// Internals of results files shared by src/io/summary.cpp, src/io/results_file.cpp and their unit
 /// tests. HDF5-free. Not part of the public API.
-#include <carlo/io/results_file.h>
+
+#include "io/results_file.h"
 
 #include <cstdint>
 #include <functional>

@@ -4,11 +4,11 @@
 // The merged file is produced by the same ResultsWriter as a run, fed the parts' observations in
 // bounded pieces and the parts' statuses through the StatusSource, so its layout and summaries are
 // the runner's own. Every check that can refuse the merge runs before the first byte is written.
-#include <carlo/error.h>
-#include <carlo/io/results_file.h>
-#include <carlo/io/results_merge.h>
-
+#include "io/results_merge.h"
 #include "io/h5.h"
+#include "io/results_file.h"
+
+#include <carlo/error.h>
 
 #include <unistd.h>
 

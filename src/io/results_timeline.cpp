@@ -1,9 +1,9 @@
 // The load-balance timeline of a results file: one entry per batch, as four parallel datasets
 // /timeline/{rank,tasks,start,end} (plain arrays, like /failures, so any HDF5 reader gets them).
-#include <carlo/error.h>
-#include <carlo/io/results_file.h>
-
 #include "io/h5.h"
+#include "io/results_file.h"
+
+#include <carlo/error.h>
 
 #include <string>
 #include <vector>

@@ -5,6 +5,7 @@
 // is a function of the multiset of values alone. Memory stays bounded whatever the task count:
 // above `memory_keys` values an exact radix selection scans the data a few more times instead of
 // loading it.
+
 #include "io/results_internal.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
-#include <carlo/error.h>
-#include <carlo/sched/batch.h>
-
+#include "sched/batch.h"
 #include "sched/bytes.h"
+
+#include <carlo/error.h>
 
 namespace carlo::sched {
 

@@ -1,7 +1,7 @@
-#include <carlo/error.h>
-#include <carlo/sched/checkpoint.h>
-
+#include "sched/checkpoint.h"
 #include "sched/bytes.h"
+
+#include <carlo/error.h>
 
 #include <fcntl.h>
 #include <unistd.h>

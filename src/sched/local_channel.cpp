@@ -1,5 +1,6 @@
+#include "sched/local_channel.h"
+
 #include <carlo/error.h>
-#include <carlo/sched/local_channel.h>
 
 namespace carlo::sched {
 namespace {

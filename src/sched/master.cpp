@@ -1,5 +1,6 @@
+#include "sched/master.h"
+
 #include <carlo/error.h>
-#include <carlo/sched/master.h>
 
 #include <algorithm>
 #include <cmath>

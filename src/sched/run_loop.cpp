@@ -1,5 +1,6 @@
+#include "sched/run_loop.h"
+
 #include <carlo/error.h>
-#include <carlo/sched/run_loop.h>
 
 #include <algorithm>
 #include <chrono>

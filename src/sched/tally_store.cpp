@@ -1,4 +1,5 @@
-#include <carlo/sched/tally_store.h>
+
+#include "sched/tally_store.h"
 
 #include <algorithm>
 #include <atomic>

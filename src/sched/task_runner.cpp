@@ -1,4 +1,5 @@
-#include <carlo/sched/task_runner.h>
+
+#include "sched/task_runner.h"
 
 #include <chrono>
 #include <cmath>

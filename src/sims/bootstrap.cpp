@@ -1,7 +1,8 @@
 // `bootstrap` (DESIGN §5): task t picks K rows uniformly with replacement (empty rows redrawn); for
 // each, it resamples L values uniformly with replacement from the row's L values and takes their
 // mean; observation `estimate` = the average of the K resampled means.
-#include <carlo/sims/builtin.h>
+
+#include "sims/builtin.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include <carlo/sims/builtin.h>
+#include "sims/builtin.h"
 
 namespace carlo::sims {
 

@@ -1,5 +1,6 @@
 // `faults`: failure injection for carlo's own tests (and for trying out retries by hand).
-#include <carlo/sims/builtin.h>
+#include "sims/builtin.h"
+
 #include <carlo/units.h>
 
 #include <chrono>

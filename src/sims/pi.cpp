@@ -1,6 +1,6 @@
 // `pi` (DESIGN §5): task t throws N uniform points in the unit square; observation pi = 4 x the
 // fraction inside the quarter circle.
-#include <carlo/sims/builtin.h>
+#include "sims/builtin.h"
 
 namespace carlo::sims {
 namespace {

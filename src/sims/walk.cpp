@@ -7,9 +7,9 @@
 //
 // The kernel, why it interleaves walks and why each rank keeps a compact copy of the row index
 // (4 (rows + 1) bytes, 16 MiB at 2^22 nodes, on huge pages) are in walk_kernel.h.
-#include "sims/walk_kernel.h"
 
-#include <carlo/sims/builtin.h>
+#include "sims/builtin.h"
+#include "sims/walk_kernel.h"
 
 #include <algorithm>
 #include <optional>

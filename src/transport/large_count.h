@@ -4,7 +4,8 @@
 /// <mpi.h>. They run the very code broadcast() and reduce_sum() use, over elements of a
 /// zero-size datatype, so counts beyond INT_MAX cost no memory (the trick of OpenMC's
 /// test_message_passing.cpp).
-#include <carlo/transport/runtime.h>
+
+#include "transport/runtime.h"
 
 #include <cstdint>
 

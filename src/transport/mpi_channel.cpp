@@ -7,6 +7,7 @@
 //
 // Nothing here calls a blocking MPI function on a path that may wait for another rank: Open MPI
 // busy-polls in those, and the ranks of a node share their cores with the simulations.
+
 #include "transport/mpi_detail.h"
 
 #include <carlo/error.h>

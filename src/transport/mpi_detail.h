@@ -3,7 +3,8 @@
 /// Private to src/transport/ (the only code that includes <mpi.h>): error checking, the single
 /// checked narrowing of a 64-bit count to MPI's int, the piece-wise loops that keep every count
 /// passed to MPI within that limit, a sleeping wait for requests, and Runtime::Impl.
-#include <carlo/transport/runtime.h>
+
+#include "transport/runtime.h"
 
 #include <mpi.h>
 

@@ -1,5 +1,6 @@
 // Runtime: MPI start and stop, the world / node / leader communicators, and the world
 // collectives, all with 64-bit sizes split into pieces MPI's int counts can carry.
+
 #include "transport/large_count.h"
 #include "transport/mpi_detail.h"
 

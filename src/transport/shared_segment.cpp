@@ -10,6 +10,7 @@
 // Layout: the base pointer Open MPI returns is not page-aligned (it follows Open MPI's control
 // data, in the same page). We allocate two pages more than asked and put the data at the first
 // page boundary, so mprotect() in seal() covers only our pages, never Open MPI's.
+
 #include "transport/mpi_detail.h"
 
 #include <carlo/error.h>

@@ -1,7 +1,7 @@
 #pragma once
 // What MPI tests share: the process's Runtime, created by mpi_gtest_main.cpp before any test runs
 // and destroyed after the last one.
-#include <carlo/transport/runtime.h>
+#include "transport/runtime.h"
 
 namespace carlo::test {
 

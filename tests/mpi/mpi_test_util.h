@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for MPI tests: a temporary file every rank agrees on, and a checksum of bytes.
-#include <carlo/transport/runtime.h>
+
+#include "transport/runtime.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,10 +1,9 @@
 // A ragged array of more than 2^31 elements (int8, ~2.15 GB) loads into a node window intact:
 // every count on the way (HDF5, MPI, the window) is 64-bit or split.
 #include "cli/shared_data.h"
+#include "io/ragged_file.h"
 #include "mpi_test_env.h"
 #include "mpi_test_util.h"
-
-#include <carlo/io/ragged_file.h>
 
 #include <gtest/gtest.h>
 

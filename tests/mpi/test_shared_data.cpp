@@ -2,11 +2,11 @@
 // window or a file mapping; each node has its own copy; the copy cannot be written; bad files and
 // impossible sizes are refused on every rank without a hang.
 #include "cli/shared_data.h"
+#include "io/ragged_file.h"
 #include "mpi_test_env.h"
 #include "mpi_test_util.h"
 
 #include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 // Journal and checkpoint files: what survives a crash at any moment.
+#include "sched/checkpoint.h"
+
 #include <carlo/error.h>
-#include <carlo/sched/checkpoint.h>
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,9 @@
 // has.
 #include "cli/run_config.h"
 #include "cli/run_option_names.h"
+#include "sims/builtin.h"
 
 #include <carlo/error.h>
-#include <carlo/sims/builtin.h>
 #include <carlo/simulation.h>
 
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
 // Ragged arrays in HDF5 files (DESIGN §1): what carlo writes reads back bit for bit, files laid
 // out by other writers are accepted, and every malformed file is refused with one line naming the
 // file, the object and the problem, with nothing printed by HDF5 itself.
-#include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-
 #include "io/h5.h"
+#include "io/ragged_file.h"
+
+#include <carlo/error.h>
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // Results files (DESIGN §3): what the runner writes is what readers, `carlo info` and users' h5py
 // scripts get back, a file is never complete before finish(), and the stored summaries are the
 // exact definitions of summarize().
-#include <carlo/error.h>
-#include <carlo/io/ragged_file.h>
-#include <carlo/io/results_file.h>
-
+#include "io/ragged_file.h"
+#include "io/results_file.h"
 #include "io/results_internal.h"
+
+#include <carlo/error.h>
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,9 @@
 // The scheduler end to end on threads: the real master loop, worker loops and task runner, with
 // LocalHub channels in place of MPI. Every behaviour here is what `carlo run` relies on.
-#include <carlo/sched/local_channel.h>
-#include <carlo/sched/run_loop.h>
-#include <carlo/sims/builtin.h>
+
+#include "sched/local_channel.h"
+#include "sched/run_loop.h"
+#include "sims/builtin.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Summary statistics stored in results files: definitions (numpy's percentiles, sample sd,
 // compensated mean), NaN skipping, and the exactness of the bounded-memory selection path.
-#include <carlo/io/results_file.h>
 
+#include "io/results_file.h"
 #include "io/results_internal.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,8 @@
 // The `walk` simulation (DESIGN §5): setup checks, reproducibility, and agreement with PageRank
 // computed by power iteration, driven through walk_info().create() and carlo::Task as the scheduler
 // does.
-#include <carlo/sims/builtin.h>
+
+#include "sims/builtin.h"
 
 #include <gtest/gtest.h>
 

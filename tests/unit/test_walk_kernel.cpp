@@ -2,6 +2,7 @@
 // either row index (the compact one it reads by default, the uint64 offsets it falls back to) it
 // gives exactly the visits of the definition run one walk at a time; lanes are refilled as walks
 // end; the compact index; the pre-drawn form of below(). test_walk.cpp tests the simulation.
+
 #include "sims/walk_kernel.h"
 
 #include <gtest/gtest.h>

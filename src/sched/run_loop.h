@@ -3,10 +3,11 @@
 /// The message loops around the scheduling policy: `run_master` on rank 0's main thread,
 /// `run_worker` on every rank (on rank 0 in a second thread, talking to the master through a
 /// LocalHub channel, so rank 0 computes too). Waiting always sleeps; no loop spins a core.
-#include <carlo/sched/channel.h>
-#include <carlo/sched/master.h>
-#include <carlo/sched/tally_store.h>
-#include <carlo/sched/task_runner.h>
+
+#include "sched/channel.h"
+#include "sched/master.h"
+#include "sched/tally_store.h"
+#include "sched/task_runner.h"
 
 #include <atomic>
 #include <functional>

@@ -2,7 +2,8 @@
 /// \file
 /// Runs batches of tasks through a Simulation on one rank, keeping each task's effects
 /// transactional: a task that throws leaves no observation (NaN) and no tally counts behind.
-#include <carlo/sched/batch.h>
+#include "sched/batch.h"
+
 #include <carlo/simulation.h>
 
 #include <functional>

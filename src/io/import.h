@@ -2,7 +2,8 @@
 /// \file
 /// `carlo import`: HDF5 variable-length datasets (h5py `vlen_dtype`) to the ragged layout of
 /// DESIGN §1. HDF5-free header; the implementation lives in src/io/import.cpp.
-#include <carlo/io/ragged_file.h>
+
+#include "io/ragged_file.h"
 
 #include <cstdint>
 #include <string>

@@ -14,7 +14,8 @@
 ///   target observation's standard error, over tasks [first, c) in task order, is at most the
 ///   target; results of tasks at or past c are rejected. The decision depends only on the
 ///   observations, never on timing.
-#include <carlo/sched/batch.h>
+
+#include "sched/batch.h"
 
 #include <algorithm>
 

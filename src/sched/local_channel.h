@@ -3,7 +3,8 @@
 /// Channels between threads of one process: rank 0's own worker thread talks to the master through
 /// one, and the scheduler's tests run whole runs on them without MPI. Thread-safe between
 /// endpoints; each endpoint is used by one thread.
-#include <carlo/sched/channel.h>
+
+#include "sched/channel.h"
 
 #include <condition_variable>
 #include <deque>

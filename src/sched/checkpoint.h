@@ -12,7 +12,8 @@
 ///   before that point, and the crash counts of suspect tasks. A crash while writing it leaves the
 ///   previous one intact.
 /// Neither file involves MPI or HDF5.
-#include <carlo/sched/batch.h>
+
+#include "sched/batch.h"
 
 #include <cstdint>
 #include <functional>

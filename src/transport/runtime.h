@@ -3,7 +3,8 @@
 /// The MPI transport layer's public face. This header is MPI-free; src/transport/ is the only code
 /// that includes <mpi.h>. Every call documented "collective" must be made by all ranks of the
 /// named group in the same order.
-#include <carlo/sched/channel.h>
+
+#include "sched/channel.h"
 
 #include <cstddef>
 #include <cstdint>
