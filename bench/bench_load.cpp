@@ -12,7 +12,7 @@
 //     every rank has read every value, next to the data size;
 //   - mmap mode: time until the view is ready, and the PSS sum after every rank read every value.
 // --make writes FILE first (float64, R rows, SIZE bytes of values) with the I/O layer's writer.
-#include "cli/shared_data.h"
+#include "engine/shared_data.h"
 #include "io/ragged_file.h"
 #include "transport/runtime.h"
 
@@ -35,7 +35,7 @@
 
 namespace {
 
-using carlo::cli::ShareMode;
+using carlo::engine::ShareMode;
 using carlo::transport::Runtime;
 using Clock = std::chrono::steady_clock;
 
@@ -180,8 +180,8 @@ int run(const Runtime& rt, int argc, char** argv) {
     rt.barrier();
     auto t = Clock::now();
     {
-      carlo::cli::SharedRagged data =
-          carlo::cli::load_shared_ragged(rt, path, group, ShareMode::window);
+      carlo::engine::SharedRagged data =
+          carlo::engine::load_shared_ragged(rt, path, group, ShareMode::window);
       rt.barrier();
       window_s = std::min(window_s, seconds_since(t));
       sink += touch_all(data.view());
@@ -191,8 +191,8 @@ int run(const Runtime& rt, int argc, char** argv) {
     rt.barrier();
     t = Clock::now();
     {
-      carlo::cli::SharedRagged data =
-          carlo::cli::load_shared_ragged(rt, path, group, ShareMode::mmap);
+      carlo::engine::SharedRagged data =
+          carlo::engine::load_shared_ragged(rt, path, group, ShareMode::mmap);
       rt.barrier();
       mmap_s = std::min(mmap_s, seconds_since(t));
       sink += touch_all(data.view());

@@ -3,11 +3,11 @@
 // file, the other ranks run workers. Errors before the run starts are agreed on by all ranks so
 // exactly one line is printed and every rank exits 1.
 #include "cli/cli.h"
-#include "cli/node_tallies.h"
-#include "cli/persistence.h"
 #include "cli/progress.h"
-#include "cli/run_config.h"
-#include "cli/shared_data.h"
+#include "cli/run_args.h"
+#include "engine/node_tallies.h"
+#include "engine/persistence.h"
+#include "engine/shared_data.h"
 #include "io/results_file.h"
 #include "sched/local_channel.h"
 #include "sched/run_loop.h"
@@ -30,6 +30,7 @@
 #include <thread>
 
 namespace carlo::cli {
+using namespace engine;  // TEMP
 namespace {
 
 /// Set by SIGTERM, SIGINT or SIGUSR1. A signal handler can only reach a global; rank 0's master

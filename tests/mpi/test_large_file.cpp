@@ -1,6 +1,6 @@
 // A ragged array of more than 2^31 elements (int8, ~2.15 GB) loads into a node window intact:
 // every count on the way (HDF5, MPI, the window) is 64-bit or split.
-#include "cli/shared_data.h"
+#include "engine/shared_data.h"
 #include "io/ragged_file.h"
 #include "mpi_test_env.h"
 #include "mpi_test_util.h"
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 namespace {
 
 using test::Checksum;
@@ -99,4 +99,4 @@ TEST(LargeFile, MoreThan2To31ElementsLoadIntoAWindowIntact) {
 }
 
 }  // namespace
-}  // namespace carlo::cli
+}  // namespace carlo::engine

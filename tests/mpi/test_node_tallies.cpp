@@ -1,6 +1,6 @@
 // Tallies kept once per node (src/cli/node_tallies.*): every rank of a node adds into one shared
 // copy, and the job's totals reach rank 0 exactly.
-#include "cli/node_tallies.h"
+#include "engine/node_tallies.h"
 #include "mpi_test_env.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 namespace {
 
 using test::runtime;
@@ -69,4 +69,4 @@ TEST(NodeTallies, TheRanksOfANodeAddIntoOneCopy) {
 }
 
 }  // namespace
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -1,7 +1,7 @@
 // One read-only copy of a ragged array per node: every rank sees exactly the file's bytes, in a
 // window or a file mapping; each node has its own copy; the copy cannot be written; bad files and
 // impossible sizes are refused on every rank without a hang.
-#include "cli/shared_data.h"
+#include "engine/shared_data.h"
 #include "io/ragged_file.h"
 #include "mpi_test_env.h"
 #include "mpi_test_util.h"
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 namespace {
 
 using test::Checksum;
@@ -235,4 +235,4 @@ TEST(SharedData, AnEmptyArrayLoads) {
 }
 
 }  // namespace
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -2,8 +2,8 @@
 // OptionSet refuses option names carlo run could not parse, Registry refuses bad simulations
 // naming them; and the names carlo run keeps for itself (src/cli/run_option_names.h) are all it
 // has.
-#include "cli/run_config.h"
-#include "cli/run_option_names.h"
+#include "cli/run_args.h"
+#include "engine/run_options.h"
 #include "sims/builtin.h"
 
 #include <carlo/error.h>
@@ -130,7 +130,7 @@ TEST(Registry, PassesItsReservedNamesToEveryDeclaration) {
 }
 
 TEST(RunOptionNames, NoBuiltInSimulationDeclaresOne) {
-  Registry r(cli::run_option_names());
+  Registry r(engine::run_option_names());
   EXPECT_NO_THROW(sims::register_builtin(r));
   EXPECT_GE(r.names().size(), 3u);
 }
@@ -138,7 +138,7 @@ TEST(RunOptionNames, NoBuiltInSimulationDeclaresOne) {
 /// The option names `carlo run --help` prints in its "Run options" section, long and short.
 std::set<std::string> names_in_run_help() {
   Registry registry;
-  cli::PluginSet plugins;
+  engine::PluginSet plugins;
   const auto parsed = cli::parse_run_args({"run", "--help"}, registry, plugins);
   std::set<std::string> names;
   std::istringstream lines(parsed.help);
@@ -156,7 +156,7 @@ std::set<std::string> names_in_run_help() {
 TEST(RunOptionNames, AreExactlyTheOptionsCarloRunHas) {
   const auto in_help = names_in_run_help();
   ASSERT_GT(in_help.size(), 20u);  // the help parsed at all
-  const auto reserved = cli::run_option_names();
+  const auto reserved = engine::run_option_names();
   const std::set<std::string> listed(reserved.begin(), reserved.end());
   for (const auto& n : in_help)
     EXPECT_TRUE(listed.count(n)) << "carlo run --" << n << " is missing from run_option_names()";

@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 class NodeTallies {
  public:
@@ -34,4 +34,4 @@ class NodeTallies {
   std::optional<sched::TallyStore> store_;
 };
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

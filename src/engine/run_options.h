@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 /// The names, without dashes.
 inline std::vector<std::string> run_option_names() {
@@ -38,4 +38,4 @@ inline std::vector<std::string> run_option_names() {
           "config"};
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

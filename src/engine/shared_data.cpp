@@ -1,4 +1,4 @@
-#include "cli/shared_data.h"
+#include "engine/shared_data.h"
 
 #include <carlo/error.h>
 
@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 namespace {
 
@@ -293,4 +293,4 @@ SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string&
   return out;
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -1,4 +1,4 @@
-#include "cli/run_config.h"
+#include "cli/run_args.h"
 #include "sched/bytes.h"
 
 #include <carlo/error.h>
@@ -16,6 +16,7 @@
 namespace po = boost::program_options;
 
 namespace carlo::cli {
+using namespace engine;  // TEMP
 namespace {
 
 po::options_description run_options() {

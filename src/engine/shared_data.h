@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 /// How a node shares the values: `window` copies them into an MPI shared window (any layout,
 /// memory = data size per node); `mmap` maps them straight from the file (contiguous,
@@ -63,4 +63,4 @@ class SharedRagged {
 SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string& path,
                                 const std::string& group, ShareMode mode);
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

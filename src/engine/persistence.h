@@ -2,7 +2,7 @@
 /// \file
 /// Rank 0's side of surviving interruptions: the journal and checkpoint files beside the results
 /// (see include/carlo/sched/checkpoint.h), resuming from them, and poison-task quarantine.
-#include "cli/run_config.h"
+#include "engine/run_config.h"
 #include "io/results_file.h"
 #include "sched/checkpoint.h"
 #include "sched/run_loop.h"
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 /// Everything that must match for a checkpoint to be continued: the results-shaping options and
 /// the data file's fingerprint, one "name=value" per line.
@@ -67,4 +67,4 @@ class RunPersistence {
   std::uint32_t checkpoints_ = 0;
 };
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -1,4 +1,4 @@
-#include "cli/persistence.h"
+#include "engine/persistence.h"
 
 #include <carlo/error.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-namespace carlo::cli {
+namespace carlo::engine {
 namespace {
 
 namespace fs = std::filesystem;
@@ -288,4 +288,4 @@ void RunPersistence::remove_files() {
   fs::remove(checkpoint_path(), ec);
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -1,9 +1,9 @@
-#include "cli/node_tallies.h"
+#include "engine/node_tallies.h"
 
 #include <cstring>
 #include <span>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySpec>& specs)
     : specs_(specs) {
@@ -49,4 +49,4 @@ std::vector<std::vector<std::uint64_t>> NodeTallies::reduce(const transport::Run
   return totals;
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

@@ -1,5 +1,5 @@
-#include "cli/run_config.h"
-#include "cli/run_option_names.h"
+#include "engine/plugins.h"
+#include "engine/run_options.h"
 
 #include <carlo/error.h>
 
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
-namespace carlo::cli {
+namespace carlo::engine {
 
 namespace {
 
@@ -99,4 +99,4 @@ const std::string* PluginSet::file_of(const std::string& sim) const {
   return nullptr;
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::engine

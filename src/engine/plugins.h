@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// Users' simulations from shared libraries (`--plugin lib.so`).
+#include <carlo/simulation.h>
+
+#include <string>
+#include <vector>
+
+namespace carlo::engine {
+
+/// Shared libraries holding users' simulations, loaded with dlopen and kept open for the
+/// process's life (the registry refers to their code).
+class PluginSet {
+ public:
+  PluginSet() = default;
+  PluginSet(const PluginSet&) = delete;
+  PluginSet& operator=(const PluginSet&) = delete;
+  ~PluginSet();
+  /// Loads `path` and registers its simulations. A file loaded already, under this or another
+  /// name (a link, a relative path), is skipped. Refuses a library without carlo's entry points
+  /// or built against another plugin ABI, naming the file and both versions, and a simulation
+  /// name carlo or an earlier plugin has, naming the plugin that registered it first.
+  void load(const std::string& path, Registry& registry);
+  /// The absolute path of the library that registered simulation `sim`; nullptr for carlo's own.
+  const std::string* file_of(const std::string& sim) const;
+
+ private:
+  struct Loaded {
+    std::string file;  ///< absolute path, as first given
+    std::vector<std::string> sims;
+  };
+  std::vector<void*> handles_;
+  std::vector<Loaded> loaded_;
+};
+
+}  // namespace carlo::engine
