@@ -2,15 +2,14 @@
 /// \file
 /// Rank 0's progress display: a live bar on a terminal, a line every N seconds elsewhere (a Slurm
 /// log), and a final summary line. Writes to stderr.
+#include "engine/run.h"
+
 #include <cstdint>
 #include <string>
 
 namespace carlo::cli {
 
-struct ProgressState {
-  std::uint64_t done = 0, failed = 0, total = 0, retries = 0;
-  double seconds = 0;
-};
+using ProgressState = engine::RunProgress;
 
 class Progress {
  public:

@@ -1,5 +1,5 @@
 #include "cli/run_args.h"
-#include "sched/bytes.h"
+#include "engine/run_options.h"
 
 #include <carlo/error.h>
 #include <carlo/units.h>
@@ -9,14 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
-#include <span>
 #include <sstream>
 
 namespace po = boost::program_options;
 
 namespace carlo::cli {
-using namespace engine;  // TEMP
+using engine::RunConfig;
+using engine::TargetSpec;
 namespace {
 
 po::options_description run_options() {
@@ -105,17 +104,6 @@ std::string sim_list(const Registry& registry) {
   return s.str();
 }
 
-/// "fnv1a64:<hex>" of a file's bytes (a plugin library: small), to tell two builds apart.
-std::string file_checksum(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) throw InputError(path + ": cannot read plugin");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  char text[40];
-  std::snprintf(text, sizeof text, "fnv1a64:%016llx",
-                static_cast<unsigned long long>(sched::fnv1a(std::as_bytes(std::span(bytes)))));
-  return text;
-}
-
 /// The names on one line, for error messages (which are one line each).
 std::string sim_names(const Registry& registry) {
   std::string s;
@@ -144,6 +132,7 @@ std::optional<TargetSpec> parse_target(const std::string& text) {
   if (!(t.value > 0) || !std::isfinite(t.value))
     throw InputError("--target-stderr: the target must be positive");
   if (t.relative) t.value /= 100.0;
+  t.text = text;
   return t;
 }
 
@@ -156,7 +145,20 @@ const T* get(const po::variables_map& vm, const char* name) {
 
 }  // namespace
 
-ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugins) {
+std::vector<std::string> run_option_names() {
+  std::vector<std::string> names;
+  const auto declared = run_options();
+  for (const auto& o : declared.options()) {
+    names.push_back(o->long_name());
+    // canonical_display_name(shorthand style) is "-o" for "output,o", the long name otherwise.
+    const std::string short_form =
+        o->canonical_display_name(po::command_line_style::allow_dash_for_short);
+    if (short_form.size() == 2 && short_form[0] == '-') names.push_back(short_form.substr(1));
+  }
+  return names;
+}
+
+ParsedRun parse_run_args(const Args& args, Registry& registry, engine::PluginSet& plugins) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   const auto general = run_options();
   ParsedRun parsed;
@@ -265,17 +267,16 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
       throw InputError(
           "--target-stderr and --task-range cannot be combined (the stopping point depends on all "
           "tasks)");
-    c.progress_every = vm["progress-every"].as<double>();
-    if (!(c.progress_every > 0)) throw InputError("--progress-every must be positive");
-    c.quiet = vm["quiet"].as<bool>();
-    c.share = parse_share_mode(*get<std::string>(vm, "share"));
+    parsed.progress_every = vm["progress-every"].as<double>();
+    if (!(parsed.progress_every > 0)) throw InputError("--progress-every must be positive");
+    parsed.quiet = vm["quiet"].as<bool>();
+    c.share = engine::parse_share_mode(*get<std::string>(vm, "share"));
     c.resume = vm["resume"].as<bool>();
     c.checkpoint_every = vm["checkpoint-every"].as<double>();
     if (!(c.checkpoint_every > 0)) throw InputError("--checkpoint-every must be positive");
     const auto crashes = parse_count(*get<std::string>(vm, "max-crashes"), "--max-crashes");
     if (crashes < 1 || crashes > 255) throw InputError("--max-crashes must be between 1 and 255");
     c.max_crashes = static_cast<std::uint32_t>(crashes);
-    c.plugins = plugin_paths;
 
     // Simulation options, typed as declared.
     OptionSet decl;
@@ -290,26 +291,7 @@ ParsedRun parse_run_args(const Args& args, Registry& registry, PluginSet& plugin
         case OptionSet::Kind::flag: c.sim_options.set(o.name, vm[o.name].as<bool>()); break;
       }
     }
-    // Provenance: what shapes the results (not --force, --quiet, output or progress cadence).
-    c.provenance = {{"sim", c.sim},
-                    {"data", c.data},
-                    {"group", c.group},
-                    {"tasks", std::to_string(c.tasks)},
-                    {"task-range", std::to_string(c.first_task) + ":" + std::to_string(c.end_task)},
-                    {"seed", std::to_string(c.seed)},
-                    {"batch", c.batch ? std::to_string(c.batch) : "auto"},
-                    {"max-retries", std::to_string(c.max_retries)},
-                    {"task-timeout", format_real(c.task_timeout)},
-                    {"target-stderr", c.target ? *get<std::string>(vm, "target-stderr") : ""},
-                    {"check-every", std::to_string(c.check_every)},
-                    {"share", c.share == ShareMode::mmap ? "mmap" : "window"}};
-    for (const auto& [k, v] : c.sim_options.canonical()) c.provenance.emplace_back("sim." + k, v);
-    // A plugin's code shapes the results as much as its options: record which build ran, so
-    // --resume and carlo merge refuse to mix two builds.
-    if (const std::string* file = plugins.file_of(c.sim)) {
-      c.provenance.emplace_back("plugin", *file);
-      c.provenance.emplace_back("plugin-checksum", file_checksum(*file));
-    }
+    c.provenance = engine::recorded_options(c, plugins);
     parsed.config = std::move(c);
     return parsed;
   } catch (const po::invalid_option_value& e) {

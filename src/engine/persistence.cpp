@@ -1,5 +1,8 @@
 #include "engine/persistence.h"
 
+#include "engine/run_options.h"
+#include "sched/crash_policy.h"
+
 #include <carlo/error.h>
 
 #include <chrono>
@@ -12,13 +15,6 @@ namespace carlo::engine {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Options that change how a run is carried out but never its results.
-bool shapes_results(const std::string& name) {
-  // The plugin's path is not: the same build may live elsewhere (plugin-checksum decides).
-  return name != "batch" && name != "max-retries" && name != "task-timeout" && name != "share" &&
-         name != "ranks" && name != "plugin";
-}
 
 /// name=value lines in the order they were recorded.
 std::vector<std::pair<std::string, std::string>> parse_fingerprint(const std::string& f) {
@@ -59,7 +55,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum) {
   std::string f;
   for (const auto& [k, v] : c.provenance)
-    if (shapes_results(k)) f += k + "=" + v + "\n";
+    if (must_agree_on_resume(k)) f += k + "=" + v + "\n";
   f += "data-checksum=" + data_checksum + "\n";
   return f;
 }
@@ -139,87 +135,93 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   ck.tallies = zero_tallies();
   const bool have_ckpt = fs::exists(checkpoint_path(), ec);
   if (have_ckpt) ck = read_matching_checkpoint();
-  const bool have_journal = fs::exists(journal_path(), ec);
-  // Without tallies every journalled result stands on its own; with them only those the last
-  // checkpoint's tally snapshot covers (later ones run again, identically).
-  const bool all_count = specs_.empty();
-  const std::string fresh_journal = journal_path() + ".new";
-  auto next = std::make_unique<sched::JournalWriter>(fresh_journal, fingerprint_,
+  // The new journal holds exactly the restored results; this run appends to it.
+  auto next = std::make_unique<sched::JournalWriter>(journal_path() + ".new", fingerprint_,
                                                      static_cast<std::uint32_t>(n_obs_));
-  std::uint64_t restored = 0;
-  sched::JournalContents contents;
-  if (have_journal) {
-    contents =
-        sched::read_journal(journal_path(), [&](const sched::JournalResult& r, std::uint64_t end) {
-          if (!all_count && !(have_ckpt && end <= ck.journal_offset && r.batch_end <= ck.horizon))
-            return;
-          for (const auto& p : r.pieces) {
-            m.restore(p.first, p.count, p.values, n_obs_);
-            w.write_observations(p.first, p.count, p.values);
-            restored += p.count;
-          }
-          for (const auto& [t, a] : r.attempts) m.restore_attempts(t, a);
-          for (const auto& f : r.failures) m.restore_failure(f.task, f.attempts, f.message);
-          next->result(r);
-        });
-    if (contents.fingerprint != fingerprint_)
-      throw InputError(journal_path() + ": cannot resume, the run differs: " +
-                       first_difference(contents.fingerprint, fingerprint_));
-  }
-  // Every task a worker held when the previous run died is a suspect: not only the batch it was
-  // computing as the journal saw it, since a worker starts its next batch before the master has
-  // journalled the previous result. Probation runs suspects one at a time, so an innocent one is
-  // never in flight at a crash twice.
-  std::set<std::uint64_t> in_flight;
-  for (const auto& [worker, held] : contents.in_flight)
-    for (const auto& b : held)
-      for (const auto& rg : b.ranges)
-        for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
-          if (!m.is_resolved(t)) in_flight.insert(t);
-  for (auto t : in_flight) ++ck.crash_counts[t];
-  std::set<std::uint64_t> suspects;
-  std::uint64_t quarantined = 0;
-  for (auto it = ck.crash_counts.begin(); it != ck.crash_counts.end();) {
-    if (m.is_resolved(it->first)) {
-      it = ck.crash_counts.erase(it);
-      continue;
-    }
-    if (it->second >= c_.max_crashes) {
-      m.quarantine(it->first, it->second);
-      // Journalled like any final failure, so later resumes keep it quarantined.
-      sched::JournalResult q;
-      q.worker = -1;
-      q.batch_end = it->first + 1;
-      q.pieces.push_back(
-          {it->first, 1, std::vector<double>(n_obs_, std::numeric_limits<double>::quiet_NaN())});
-      q.failures.push_back({it->first, it->second, m.failures().at(it->first).message});
-      next->result(q);
-      ++quarantined;
-    } else {
-      suspects.insert(it->first);
-    }
-    ++it;
-  }
-  m.set_suspects(suspects);
-  m.set_next_batch_id(contents.max_batch_id + 1);
+  Restored restored = restore_journal(m, w, *next, have_ckpt ? &ck : nullptr);
+  const auto in_flight = tasks_in_flight(restored.contents, m);
+  const auto verdict = sched::judge_crashes(
+      ck.crash_counts, in_flight, [&m](std::uint64_t t) { return m.is_resolved(t); },
+      c_.max_crashes);
+  quarantine(m, *next, verdict.quarantined);
+  m.set_suspects(verdict.suspects);
+  m.set_next_batch_id(restored.contents.max_batch_id + 1);
   m.end_restore();
 
-  // The new journal holds exactly the restored results; this run appends to it.
   next->rename_to(journal_path());
   journal_ = std::move(next);
-  if (!all_count) base_ = ck.tallies;
+  if (!specs_.empty()) base_ = ck.tallies;
   ck.runs += 1;
   ck.fingerprint = fingerprint_;
   ck.journal_offset = journal_->offset();
   ck.horizon = m.horizon();
   write(std::move(ck));  // at once: the crash counts must survive another crash
   std::ostringstream s;
-  s << "resumed (run " << ck_.runs << "): " << restored << " tasks restored";
+  s << "resumed (run " << ck_.runs << "): " << restored.tasks << " tasks restored";
   if (!in_flight.empty()) s << ", " << in_flight.size() << " were in flight when the last run died";
-  if (quarantined)
-    s << ", " << quarantined << " quarantined after " << c_.max_crashes << " crashes";
-  if (!suspects.empty()) s << ", " << suspects.size() << " suspects run first, one at a time";
+  if (!verdict.quarantined.empty())
+    s << ", " << verdict.quarantined.size() << " quarantined after " << c_.max_crashes
+      << " crashes";
+  if (!verdict.suspects.empty())
+    s << ", " << verdict.suspects.size() << " suspects run first, one at a time";
   return s.str();
+}
+
+RunPersistence::Restored RunPersistence::restore_journal(sched::Master& m, io::ResultsWriter& w,
+                                                         sched::JournalWriter& next,
+                                                         const sched::Checkpoint* ck) const {
+  Restored restored;
+  std::error_code ec;
+  if (!fs::exists(journal_path(), ec)) return restored;
+  // Without tallies every journalled result stands on its own; with them only those the last
+  // checkpoint's tally snapshot covers (later ones run again, identically).
+  const bool all_count = specs_.empty();
+  restored.contents =
+      sched::read_journal(journal_path(), [&](const sched::JournalResult& r, std::uint64_t end) {
+        if (!all_count && !(ck && end <= ck->journal_offset && r.batch_end <= ck->horizon)) return;
+        for (const auto& p : r.pieces) {
+          m.restore(p.first, p.count, p.values, n_obs_);
+          w.write_observations(p.first, p.count, p.values);
+          restored.tasks += p.count;
+        }
+        for (const auto& [t, a] : r.attempts) m.restore_attempts(t, a);
+        for (const auto& f : r.failures) m.restore_failure(f.task, f.attempts, f.message);
+        next.result(r);
+      });
+  if (restored.contents.fingerprint != fingerprint_)
+    throw InputError(journal_path() + ": cannot resume, the run differs: " +
+                     first_difference(restored.contents.fingerprint, fingerprint_));
+  return restored;
+}
+
+std::set<std::uint64_t> RunPersistence::tasks_in_flight(const sched::JournalContents& contents,
+                                                        const sched::Master& m) {
+  // Every task a worker held when the previous run died, not only the batch it was computing as
+  // the journal saw it: a worker starts its next batch before the master has journalled the
+  // previous result.
+  std::set<std::uint64_t> in_flight;
+  for (const auto& [worker, held] : contents.in_flight)
+    for (const auto& b : held)
+      for (const auto& rg : b.ranges)
+        for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
+          if (!m.is_resolved(t)) in_flight.insert(t);
+  return in_flight;
+}
+
+void RunPersistence::quarantine(
+    sched::Master& m, sched::JournalWriter& next,
+    const std::vector<std::pair<std::uint64_t, std::uint32_t>>& tasks) const {
+  for (const auto& [task, crashes] : tasks) {
+    m.quarantine(task, crashes);
+    // Journalled like any final failure, so later resumes keep it quarantined.
+    sched::JournalResult q;
+    q.worker = -1;
+    q.batch_end = task + 1;
+    q.pieces.push_back(
+        {task, 1, std::vector<double>(n_obs_, std::numeric_limits<double>::quiet_NaN())});
+    q.failures.push_back({task, crashes, m.failures().at(task).message});
+    next.result(q);
+  }
 }
 
 void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& master) {

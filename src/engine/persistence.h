@@ -8,6 +8,7 @@
 #include "sched/run_loop.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,19 @@ class RunPersistence {
   std::uint32_t checkpoints() const noexcept { return checkpoints_; }
 
  private:
+  struct Restored {
+    sched::JournalContents contents;
+    std::uint64_t tasks = 0;
+  };
+  /// Replays the journal's results (those the checkpoint `ck` covers, when there are tallies)
+  /// into `m`, `w` and the new journal `next`.
+  Restored restore_journal(sched::Master& m, io::ResultsWriter& w, sched::JournalWriter& next,
+                           const sched::Checkpoint* ck) const;
+  static std::set<std::uint64_t> tasks_in_flight(const sched::JournalContents& contents,
+                                                 const sched::Master& m);
+  /// Records `tasks` (task, crashes) as failed in `m` and in the new journal.
+  void quarantine(sched::Master& m, sched::JournalWriter& next,
+                  const std::vector<std::pair<std::uint64_t, std::uint32_t>>& tasks) const;
   void write(sched::Checkpoint ck);
   std::vector<std::vector<std::uint64_t>> zero_tallies() const;
   sched::Checkpoint read_matching_checkpoint() const;

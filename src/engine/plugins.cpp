@@ -1,12 +1,17 @@
 #include "engine/plugins.h"
-#include "engine/run_options.h"
+
+#include "sched/bytes.h"
 
 #include <carlo/error.h>
 
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <span>
 #include <system_error>
 
 namespace carlo::engine {
@@ -70,7 +75,7 @@ void PluginSet::load(const std::string& path, Registry& registry) {
   // Register into a scratch registry first: a refused plugin adds nothing, and a name clash is
   // reported against the plugin's file rather than as a bare duplicate. Its options are checked
   // against carlo run's own there.
-  Registry own(run_option_names());
+  Registry own(registry.reserved_options());
   try {
     reg(own);
   } catch (const InputError& e) {
@@ -97,6 +102,16 @@ const std::string* PluginSet::file_of(const std::string& sim) const {
   for (const auto& l : loaded_)
     if (std::find(l.sims.begin(), l.sims.end(), sim) != l.sims.end()) return &l.file;
   return nullptr;
+}
+
+std::string PluginSet::checksum(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in.is_open()) throw InputError(file + ": cannot read plugin");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  char text[40];
+  std::snprintf(text, sizeof text, "fnv1a64:%016llx",
+                static_cast<unsigned long long>(sched::fnv1a(std::as_bytes(std::span(bytes)))));
+  return text;
 }
 
 }  // namespace carlo::engine

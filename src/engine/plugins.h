@@ -20,9 +20,13 @@ class PluginSet {
   /// name (a link, a relative path), is skipped. Refuses a library without carlo's entry points
   /// or built against another plugin ABI, naming the file and both versions, and a simulation
   /// name carlo or an earlier plugin has, naming the plugin that registered it first.
+  /// Its options are checked against `registry.reserved_options()` (carlo run's own names).
   void load(const std::string& path, Registry& registry);
   /// The absolute path of the library that registered simulation `sim`; nullptr for carlo's own.
   const std::string* file_of(const std::string& sim) const;
+  /// "fnv1a64:<hex>" of a plugin file's bytes, to tell two builds apart. Throws InputError if
+  /// the file cannot be read.
+  static std::string checksum(const std::string& file);
 
  private:
   struct Loaded {

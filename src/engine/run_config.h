@@ -1,20 +1,25 @@
 #pragma once
 /// \file
-/// What `carlo run` runs: a plain, validated configuration (the command line builds it).
+/// What `carlo run` runs: a plain, validated configuration. The command line builds it
+/// (src/cli/run_args.cpp); nothing here knows about option syntax or printing.
 #include "engine/shared_data.h"
 
 #include <carlo/simulation.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace carlo::engine {
 
+/// `--target-stderr NAME=X` or `NAME=X%`: stop once NAME's standard error is at most X.
 struct TargetSpec {
   std::string observation;
   double value = 0;
   bool relative = false;  ///< "NAME=0.1%": stderr at most 0.1% of |mean|
+  std::string text;       ///< as the user wrote it, for provenance
 };
 
 struct RunConfig {
@@ -22,8 +27,7 @@ struct RunConfig {
   std::string data;  ///< "" when the simulation takes none
   std::string group = "/";
   std::uint64_t tasks = 0;
-  std::uint64_t first_task =
-      0;  ///< --task-range A:B runs tasks [A, B) of the `tasks` (default all)
+  std::uint64_t first_task = 0;  ///< --task-range A:B runs tasks [A, B) of `tasks` (default all)
   std::uint64_t end_task = 0;
   std::uint64_t seed = 0;
   std::string output;
@@ -33,15 +37,13 @@ struct RunConfig {
   double task_timeout = 0;
   std::optional<TargetSpec> target;
   std::uint64_t check_every = 1000;
-  double progress_every = 10;
-  bool quiet = false;
   ShareMode share = ShareMode::window;
-  std::vector<std::string> plugins;
   bool resume = false;
   double checkpoint_every = 60;
   std::uint32_t max_crashes = 2;
   OptionValues sim_options;
-  /// Every option that shapes the results, name=value, for provenance (and resume checks).
+  /// Every recorded option, name=value in a fixed order (engine::recorded_options): the results
+  /// file's /options, and what --resume and merge compare (engine::option_role).
   std::vector<std::pair<std::string, std::string>> provenance;
 };
 

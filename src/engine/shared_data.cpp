@@ -1,5 +1,7 @@
 #include "engine/shared_data.h"
 
+#include "engine/agreed.h"
+
 #include <carlo/error.h>
 
 #include <fcntl.h>
@@ -20,25 +22,6 @@ namespace {
 
 std::string object_path(const std::string& group, const char* name) {
   return group.empty() || group.back() != '/' ? group + "/" + name : group + name;
-}
-
-// Runs `step` on the ranks it concerns and turns a failure on any rank into the same exception
-// (type and message of the lowest failing rank) on every rank, so no rank is left waiting in a
-// collective the others will never reach.
-template <class F>
-void agreed(const transport::Runtime& rt, F&& step) {
-  std::string failure;
-  try {
-    step();
-  } catch (const InputError& e) {
-    failure = std::string("I") + e.what();
-  } catch (const std::exception& e) {
-    failure = std::string("S") + e.what();
-  }
-  const std::string first = rt.first_error(failure);
-  if (first.empty()) return;
-  if (first[0] == 'I') throw InputError(first.substr(1));
-  throw SystemError(first.substr(1));
 }
 
 // RaggedInfo travels from rank 0 to everyone as bytes.
@@ -199,98 +182,136 @@ RaggedView SharedRagged::view() const {
   return v;
 }
 
+/// The steps of load_shared_ragged, in order; each is collective (world) unless it says so.
+class SharedRaggedLoader {
+ public:
+  SharedRaggedLoader(const transport::Runtime& rt, const std::string& path,
+                     const std::string& group, ShareMode mode)
+      : rt_(rt), path_(path), group_(group),
+        values_name_(path + ":" + object_path(group, "values")) {
+    out_.mode_ = mode;
+  }
+
+  /// Rank 0 alone checks the file, so a bad one is refused before any rank allocates; every
+  /// rank then learns what it holds.
+  void check_file() {
+    std::vector<std::byte> described;
+    agreed(rt_, [&] {
+      if (rt_.world_rank() != 0) return;
+      reader_.emplace(path_, group_);
+      offsets_.resize(reader_->info().rows + 1);
+      reader_->read_offsets(offsets_);
+      if (out_.mode_ == ShareMode::mmap) check_mappable(reader_->info(), values_name_);
+      described = encode(reader_->info());
+    });
+    rt_.broadcast(described, 0);
+    out_.info = decode(described);
+  }
+
+  /// One segment per node (capacity refused on every rank): offsets, then in window mode the
+  /// values, from a cache line on so vector loads over a row never straddle the offsets.
+  void allocate() {
+    const io::RaggedInfo& info = out_.info;
+    offsets_bytes_ = checked_product(info.rows + 1, sizeof(std::uint64_t),
+                                     path_ + ":" + object_path(group_, "offsets"));
+    value_bytes_ = checked_product(info.n_values, dtype_size(info.dtype), values_name_);
+    const bool window = out_.mode_ == ShareMode::window;
+    out_.values_offset_ = window ? round_up(offsets_bytes_, 64) : 0;
+    const std::uint64_t bytes = window ? out_.values_offset_ + value_bytes_ : offsets_bytes_;
+    out_.segment_ = transport::SharedSegment::allocate(rt_, bytes, values_name_);
+  }
+
+  /// Each node leader reads the file itself (no inter-node broadcast of the data); then the
+  /// segment is sealed read-only.
+  void fill() {
+    agreed(rt_, [&] {
+      if (rt_.is_leader()) fill_on_leader();
+    });
+    reader_.reset();
+    offsets_ = {};
+    out_.segment_.seal();
+  }
+
+  /// mmap mode: every rank maps the values; the page cache holds the one copy per node.
+  void map_values() {
+    if (out_.mode_ != ShareMode::mmap || value_bytes_ == 0) return;
+    agreed(rt_, [&] { map_on_this_rank(); });
+  }
+
+  SharedRagged take() { return std::move(out_); }
+
+ private:
+  void open_on_leader() {
+    reader_.emplace(path_, group_);
+    const io::RaggedInfo& mine = reader_->info();
+    const io::RaggedInfo& info = out_.info;
+    if (mine.rows != info.rows || mine.n_values != info.n_values || mine.dtype != info.dtype)
+      throw InputError(path_ + ": changed while being loaded (rank " +
+                       std::to_string(rt_.world_rank()) + " sees " + std::to_string(mine.rows) +
+                       " rows and " + std::to_string(mine.n_values) + " values, rank 0 saw " +
+                       std::to_string(info.rows) + " and " + std::to_string(info.n_values) + ")");
+  }
+
+  void fill_on_leader() {
+    if (!reader_) open_on_leader();
+    std::byte* base = out_.segment_.writable();
+    std::span<std::uint64_t> shared_offsets(reinterpret_cast<std::uint64_t*>(base),
+                                            out_.info.rows + 1);
+    if (!offsets_.empty()) std::memcpy(shared_offsets.data(), offsets_.data(), offsets_bytes_);
+    else reader_->read_offsets(shared_offsets);
+    if (out_.mode_ != ShareMode::window || out_.info.n_values == 0) return;
+    const io::RaggedInfo& mine = reader_->info();
+    if (mine.values_contiguous && mine.values_native_order) {
+      // The bytes on disk are the values: let the kernel copy them into the window.
+      FileDescriptor fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd.get() < 0) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
+      out_.segment_.fill_from_file(fd.get(), mine.values_file_offset, out_.values_offset_,
+                                   value_bytes_);
+    } else {
+      reader_->read_values(0, out_.info.n_values, base + out_.values_offset_);
+    }
+  }
+
+  void map_on_this_rank() {
+    const io::RaggedInfo& info = out_.info;
+    FileDescriptor fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd.get(), &st) != 0) throw SystemError(path_ + ": fstat: " + std::strerror(errno));
+    const std::uint64_t end = info.values_file_offset + value_bytes_;
+    if (static_cast<std::uint64_t>(st.st_size) < end)
+      throw InputError(values_name_ + ": file is truncated (values end at byte " +
+                       std::to_string(end) + ", the file has " + std::to_string(st.st_size) + ")");
+    const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    const std::uint64_t start = info.values_file_offset / page * page;
+    const std::size_t length = static_cast<std::size_t>(end - start);
+    void* mapping =
+        mmap(nullptr, length, PROT_READ, MAP_SHARED, fd.get(), static_cast<off_t>(start));
+    if (mapping == MAP_FAILED) throw SystemError(values_name_ + ": mmap: " + std::strerror(errno));
+    out_.mapping_ = mapping;
+    out_.mapping_bytes_ = length;
+    out_.mapped_values_ =
+        static_cast<const std::byte*>(mapping) + (info.values_file_offset - start);
+  }
+
+  const transport::Runtime& rt_;
+  const std::string& path_;
+  const std::string& group_;
+  const std::string values_name_;
+  std::optional<io::RaggedReader> reader_;  ///< rank 0 and node leaders
+  std::vector<std::uint64_t> offsets_;      ///< rank 0's validated copy
+  std::uint64_t offsets_bytes_ = 0, value_bytes_ = 0;
+  SharedRagged out_;
+};
+
 SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string& path,
                                 const std::string& group, ShareMode mode) {
-  const std::string values_name = path + ":" + object_path(group, "values");
-
-  // 1. Rank 0 alone checks the file, so a bad one is refused before any rank allocates.
-  std::optional<io::RaggedReader> reader;
-  std::vector<std::uint64_t> offsets;  // rank 0's validated copy
-  std::vector<std::byte> described;
-  agreed(rt, [&] {
-    if (rt.world_rank() != 0) return;
-    reader.emplace(path, group);
-    offsets.resize(reader->info().rows + 1);
-    reader->read_offsets(offsets);
-    if (mode == ShareMode::mmap) check_mappable(reader->info(), values_name);
-    described = encode(reader->info());
-  });
-  rt.broadcast(described, 0);
-
-  SharedRagged out;
-  out.mode_ = mode;
-  out.info = decode(described);
-  const io::RaggedInfo& info = out.info;
-  const std::uint64_t offsets_bytes = checked_product(info.rows + 1, sizeof(std::uint64_t),
-                                                      path + ":" + object_path(group, "offsets"));
-  const std::uint64_t value_bytes =
-      checked_product(info.n_values, dtype_size(info.dtype), values_name);
-  // Values start on a cache line, so vector loads over a row never straddle the offsets.
-  out.values_offset_ = mode == ShareMode::window ? round_up(offsets_bytes, 64) : 0;
-  const std::uint64_t segment_bytes =
-      mode == ShareMode::window ? out.values_offset_ + value_bytes : offsets_bytes;
-
-  // 2. One segment per node; capacity refused on every rank.
-  out.segment_ = transport::SharedSegment::allocate(rt, segment_bytes, values_name);
-
-  // 3. Each node leader reads the file itself (no inter-node broadcast of the data).
-  agreed(rt, [&] {
-    if (!rt.is_leader()) return;
-    if (!reader) {
-      reader.emplace(path, group);
-      const io::RaggedInfo& mine = reader->info();
-      if (mine.rows != info.rows || mine.n_values != info.n_values || mine.dtype != info.dtype)
-        throw InputError(path + ": changed while being loaded (rank " +
-                         std::to_string(rt.world_rank()) + " sees " + std::to_string(mine.rows) +
-                         " rows and " + std::to_string(mine.n_values) + " values, rank 0 saw " +
-                         std::to_string(info.rows) + " and " + std::to_string(info.n_values) + ")");
-    }
-    std::byte* base = out.segment_.writable();
-    std::span<std::uint64_t> shared_offsets(reinterpret_cast<std::uint64_t*>(base), info.rows + 1);
-    if (!offsets.empty()) std::memcpy(shared_offsets.data(), offsets.data(), offsets_bytes);
-    else reader->read_offsets(shared_offsets);
-    if (mode == ShareMode::window && info.n_values > 0) {
-      const io::RaggedInfo& mine = reader->info();
-      if (mine.values_contiguous && mine.values_native_order) {
-        // The bytes on disk are the values: let the kernel copy them into the window.
-        FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (fd.get() < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
-        out.segment_.fill_from_file(fd.get(), mine.values_file_offset, out.values_offset_,
-                                    value_bytes);
-      } else {
-        reader->read_values(0, info.n_values, base + out.values_offset_);
-      }
-    }
-  });
-  reader.reset();
-  offsets = {};
-  out.segment_.seal();
-
-  // 4. mmap mode: every rank maps the values; the page cache holds the one copy per node.
-  if (mode == ShareMode::mmap && value_bytes > 0) {
-    agreed(rt, [&] {
-      FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (fd.get() < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
-      struct stat st {};
-      if (fstat(fd.get(), &st) != 0) throw SystemError(path + ": fstat: " + std::strerror(errno));
-      const std::uint64_t end = info.values_file_offset + value_bytes;
-      if (static_cast<std::uint64_t>(st.st_size) < end)
-        throw InputError(values_name + ": file is truncated (values end at byte " +
-                         std::to_string(end) + ", the file has " + std::to_string(st.st_size) +
-                         ")");
-      const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-      const std::uint64_t start = info.values_file_offset / page * page;
-      const std::size_t length = static_cast<std::size_t>(end - start);
-      void* mapping =
-          mmap(nullptr, length, PROT_READ, MAP_SHARED, fd.get(), static_cast<off_t>(start));
-      if (mapping == MAP_FAILED) throw SystemError(values_name + ": mmap: " + std::strerror(errno));
-      out.mapping_ = mapping;
-      out.mapping_bytes_ = length;
-      out.mapped_values_ =
-          static_cast<const std::byte*>(mapping) + (info.values_file_offset - start);
-    });
-  }
-  return out;
+  SharedRaggedLoader loader(rt, path, group, mode);
+  loader.check_file();
+  loader.allocate();
+  loader.fill();
+  loader.map_values();
+  return loader.take();
 }
 
 }  // namespace carlo::engine

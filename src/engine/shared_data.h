@@ -42,8 +42,7 @@ class SharedRagged {
   io::RaggedInfo info;
 
  private:
-  friend SharedRagged load_shared_ragged(const transport::Runtime&, const std::string&,
-                                         const std::string&, ShareMode);
+  friend class SharedRaggedLoader;
   void unmap() noexcept;
 
   transport::SharedSegment segment_;  ///< offsets, then (window mode) the values

@@ -15,7 +15,7 @@ add_library(carlo_test_plugin_no_entry MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/
 add_library(carlo_test_plugin_other_abi MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/other_abi.cpp)
 carlo_add_simulation(carlo_test_plugin_duplicate ${CMAKE_CURRENT_LIST_DIR}/plugins/duplicate_name.cpp)
 # And one plugin per mistake in a simulation's declarations (bad_declaration.cpp, BAD_<MISTAKE>).
-set(_bad_declarations reserved_option duplicate_option option_name simulation_name registers_twice)
+set(_bad_declarations reserved_option option_from_env duplicate_option option_name simulation_name registers_twice)
 set(_bad_declaration_args)
 foreach(mistake IN LISTS _bad_declarations)
   carlo_add_simulation(carlo_test_plugin_bad_${mistake} ${CMAKE_CURRENT_LIST_DIR}/plugins/bad_declaration.cpp)
@@ -59,6 +59,7 @@ set(_plugin_cases
   chosen_build_type_kept
   build_tree_is_not_a_package
   refuses_reserved_option
+  refuses_every_run_option_name
   refuses_duplicate_option
   refuses_bad_option_name
   refuses_bad_simulation_name

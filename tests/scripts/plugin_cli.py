@@ -14,6 +14,7 @@ import concurrent.futures
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -321,6 +322,29 @@ def refused_declaration(mistake, *needles):
 
 def refuses_reserved_option():
     refused_declaration("reserved_option", "simulation 'badopt'", "--seed", "carlo run's own")
+
+
+def run_option_names_in_help():
+    """The option names `carlo run --help` prints in its "Run options" section, long and short."""
+    text = run([CARLO, "run", "--help"]).stdout
+    names = set()
+    for m in re.finditer(r"^  (?:-([a-z]) \[ --([a-z0-9-]+) \]|--([a-z0-9-]+))", text, re.M):
+        names.update(g for g in m.groups() if g)
+    return names
+
+
+def refuses_every_run_option_name():
+    # The names a simulation may not declare are read off carlo run's own options: every one
+    # in --help (short ones too) must be refused, with the line that says why.
+    names = run_option_names_in_help()
+    check(len(names) > 20 and {"seed", "o", "q", "h", "config"} <= names, f"--help parsed: {names}")
+    so = BAD["option_from_env"]
+    for name in sorted(names):
+        p = subprocess.run([CARLO, "run", "--plugin", so, "--sim", "badopt", "--help"],
+                           env=dict(os.environ, CARLO_TEST_OPTION=name), capture_output=True,
+                           text=True)
+        check(p.returncode == 1 and f"option --{name} is one of carlo run's own" in p.stderr,
+              f"a simulation declaring --{name} is refused: exit {p.returncode}, {p.stderr!r}")
 
 
 def refuses_duplicate_option():

@@ -1,10 +1,7 @@
 // A simulation's declarations are checked where they are made (include/carlo/simulation.h):
 // OptionSet refuses option names carlo run could not parse, Registry refuses bad simulations
-// naming them; and the names carlo run keeps for itself (src/cli/run_option_names.h) are all it
-// has.
-#include "cli/run_args.h"
-#include "engine/run_options.h"
-#include "sims/builtin.h"
+// naming them. That every option of carlo run is reserved is checked end to end
+// (plugin.refuses_every_run_option_name).
 
 #include <carlo/error.h>
 #include <carlo/simulation.h>
@@ -13,9 +10,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
-#include <set>
-#include <sstream>
 #include <string>
 
 namespace carlo {
@@ -127,41 +121,6 @@ TEST(Registry, PassesItsReservedNamesToEveryDeclaration) {
               r.add(sim_declaring("b", [](OptionSet& o) { o.add_int("tasks", 1, ""); }));
             }).find("simulation 'b': option --tasks"),
             std::string::npos);
-}
-
-TEST(RunOptionNames, NoBuiltInSimulationDeclaresOne) {
-  Registry r(engine::run_option_names());
-  EXPECT_NO_THROW(sims::register_builtin(r));
-  EXPECT_GE(r.names().size(), 3u);
-}
-
-/// The option names `carlo run --help` prints in its "Run options" section, long and short.
-std::set<std::string> names_in_run_help() {
-  Registry registry;
-  engine::PluginSet plugins;
-  const auto parsed = cli::parse_run_args({"run", "--help"}, registry, plugins);
-  std::set<std::string> names;
-  std::istringstream lines(parsed.help);
-  const std::regex option(R"(^  (?:-([a-z]) \[ --([a-z0-9-]+) \]|--([a-z0-9-]+)))");
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::smatch m;
-    if (!std::regex_search(line, m, option)) continue;
-    for (std::size_t k = 1; k < m.size(); ++k)
-      if (m[k].matched) names.insert(m[k].str());
-  }
-  return names;
-}
-
-TEST(RunOptionNames, AreExactlyTheOptionsCarloRunHas) {
-  const auto in_help = names_in_run_help();
-  ASSERT_GT(in_help.size(), 20u);  // the help parsed at all
-  const auto reserved = engine::run_option_names();
-  const std::set<std::string> listed(reserved.begin(), reserved.end());
-  for (const auto& n : in_help)
-    EXPECT_TRUE(listed.count(n)) << "carlo run --" << n << " is missing from run_option_names()";
-  for (const auto& n : listed)
-    EXPECT_TRUE(in_help.count(n)) << n << " in run_option_names() is not an option of carlo run";
 }
 
 }  // namespace

@@ -32,6 +32,14 @@ CARLO_PLUGIN(registry) {
   auto i = info("badopt");
   i.declare_options = [](carlo::OptionSet& o) { o.add_int("rows", 1, "").add_int("seed", 2, ""); };
   registry.add(std::move(i));
+#elif defined(BAD_OPTION_FROM_ENV)
+  // The option name comes from the test (CARLO_TEST_OPTION): one build tries every name.
+  auto i = info("badopt");
+  i.declare_options = [](carlo::OptionSet& o) {
+    const char* name = std::getenv("CARLO_TEST_OPTION");
+    o.add_int(name ? name : "seed", 1, "");
+  };
+  registry.add(std::move(i));
 #elif defined(BAD_DUPLICATE_OPTION)
   auto i = info("badopt");
   i.declare_options = [](carlo::OptionSet& o) { o.add_int("rows", 1, "").add_real("rows", 2, ""); };

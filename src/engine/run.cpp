@@ -1,0 +1,388 @@
+// The run as a list of steps (RunEngine::execute). Every rank builds the same simulation over
+// the node's shared data; rank 0 runs the master (plus a worker thread) and writes the results
+// file, the other ranks run workers. Errors before the first task are agreed by all ranks.
+#include "engine/run.h"
+
+#include "engine/agreed.h"
+#include "engine/node_tallies.h"
+#include "engine/persistence.h"
+#include "sched/local_channel.h"
+#include "sched/run_loop.h"
+
+#include <carlo/error.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+namespace carlo::engine {
+namespace {
+
+// A run whose first tasks all fail is broken (a bad simulation or data): stop instead of
+// retrying every task of a long job (docs/running.md).
+constexpr std::uint64_t kAbortAfterFailures = 100;
+
+using Tallies = std::vector<std::vector<std::uint64_t>>;
+
+/// Observation and tally names become dataset names in the results file: refuse what cannot be
+/// one (a plugin's mistake) with a line naming the simulation, before any file is touched.
+void check_output_names(const std::string& sim, const std::vector<std::string>& names,
+                        const std::vector<TallySpec>& specs) {
+  std::set<std::string> seen;
+  auto check = [&](const std::string& kind, const std::string& name) {
+    if (name.empty() || name == "." || name.find('/') != std::string::npos)
+      throw InputError("simulation '" + sim + "': " + kind + " name '" + name +
+                       "' cannot name a dataset (empty, '.' or containing '/')");
+    if (!seen.insert(kind + "/" + name).second)
+      throw InputError("simulation '" + sim + "' declares " + kind + " '" + name + "' twice");
+  };
+  for (const auto& n : names) check("observation", n);
+  for (const auto& t : specs) check("tally", t.name);
+}
+
+/// The stopping rule of --target-stderr, checked against the simulation's observations.
+std::optional<sched::StderrTarget> stderr_target(const RunConfig& c,
+                                                 const std::vector<std::string>& names) {
+  if (!c.target) return std::nullopt;
+  auto it = std::find(names.begin(), names.end(), c.target->observation);
+  if (it == names.end()) {
+    std::string have;
+    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
+    throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" +
+                     c.target->observation + "' (it has: " + have + ")");
+  }
+  return sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value,
+                             c.target->relative};
+}
+
+/// The data file's provenance: for the results file and for refusing to resume on other data.
+void describe_data(const std::string& path, io::RunMeta& meta) {
+  if (path.empty()) return;
+  meta.data_path = std::filesystem::absolute(path).string();
+  std::error_code ec;
+  meta.data_size = std::filesystem::file_size(path, ec);
+  const auto mt = std::filesystem::last_write_time(path, ec);
+  meta.data_mtime = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::file_clock::to_sys(mt).time_since_epoch())
+                        .count();
+  meta.data_checksum =
+      "size+mtime:" + std::to_string(meta.data_size) + ":" + std::to_string(meta.data_mtime);
+}
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Accepted results go straight to the results file, observation-major per piece.
+class FileSink final : public sched::ResultSink {
+ public:
+  FileSink(io::ResultsWriter& writer, std::size_t n_obs) : writer_(writer), n_obs_(n_obs) {}
+  void store(const sched::Master::Outcome::Piece& p, const sched::BatchResult& r) override {
+    const auto count = static_cast<std::size_t>(p.count);
+    buffer_.resize(n_obs_ * count);
+    for (std::size_t k = 0; k < n_obs_; ++k) {
+      const double* src = r.observations.data() + k * r.n_tasks + p.offset;
+      std::copy(src, src + count, buffer_.begin() + static_cast<std::ptrdiff_t>(k * count));
+    }
+    writer_.write_observations(p.first, p.count, buffer_);
+  }
+
+ private:
+  io::ResultsWriter& writer_;
+  std::size_t n_obs_;
+  std::vector<double> buffer_;
+};
+
+RunProgress progress_of(const sched::Master& m, double seconds) {
+  RunProgress s;
+  s.done = m.tasks_done();
+  s.failed = m.tasks_failed();
+  s.total = m.end_task() - m.first_task();
+  s.retries = m.retries();
+  s.seconds = seconds;
+  return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+class RunEngine {
+ public:
+  RunEngine(transport::Runtime& rt, const RunConfig& c, const Registry& registry,
+            const RunObserver& observer)
+      : rt_(rt), c_(c), info_(*registry.find(c.sim)), observer_(observer),
+        root_(rt.world_rank() == 0) {}
+
+  RunOutcome execute() {
+    if (decide_start() == RunPersistence::Start::already_complete) {
+      RunOutcome out;
+      out.already_complete = true;
+      return out;
+    }
+    load_data();
+    build_simulation();
+    open_results();
+    build_master();
+    run_loops();
+    Tallies tallies = node_tallies_->reduce(rt_);  // exact integer sums: order-free
+    node_tallies_.reset();
+    channel_.reset();
+    RunOutcome out;
+    if (root_) out = finish(std::move(tallies));
+    std::vector<std::byte> code{static_cast<std::byte>(out.exit_code)};
+    rt_.broadcast(code);
+    out.exit_code = static_cast<int>(code.at(0));
+    return out;
+  }
+
+ private:
+  /// Rank 0 decides: a fresh start, a resume, or nothing to do; every rank learns it.
+  RunPersistence::Start decide_start() {
+    agreed(rt_, [&] {
+      if (root_) start_ = RunPersistence::decide(c_);
+    });
+    std::vector<std::byte> bytes{static_cast<std::byte>(start_)};
+    rt_.broadcast(bytes);
+    start_ = static_cast<RunPersistence::Start>(bytes.at(0));
+    return start_;
+  }
+
+  /// The node's one read-only copy of the data (collective).
+  void load_data() {
+    if (c_.data.empty()) return;
+    agreed(rt_, [&] { data_ = load_shared_ragged(rt_, c_.data, c_.group, c_.share); });
+    view_ = data_.view();
+  }
+
+  /// Every rank builds the simulation; it validates the data here, and a refusal is agreed.
+  void build_simulation() {
+    agreed(rt_, [&] {
+      sim_ = info_.create(c_.sim_options, view_);
+      if (!sim_) throw InputError("simulation '" + c_.sim + "': create returned no simulation");
+      names_ = sim_->observation_names();
+      specs_ = sim_->tally_specs();
+      check_output_names(c_.sim, names_, specs_);
+      target_ = stderr_target(c_, names_);
+    });
+  }
+
+  /// Rank 0: the journal and checkpoint (refusing a checkpoint of another run before anything is
+  /// overwritten), then the results file.
+  void open_results() {
+    describe_data(c_.data, meta_);
+    agreed(rt_, [&] {
+      if (!root_) return;
+      persist_.emplace(c_, run_fingerprint(c_, meta_.data_checksum), names_.size(), specs_);
+      if (start_ == RunPersistence::Start::resume) persist_->check_resumable();
+      writer_.emplace(c_.output, names_, specs_, c_.tasks, /*overwrite=*/true);
+    });
+  }
+
+  /// Rank 0: the scheduling policy, restored from the journal when resuming.
+  void build_master() {
+    std::string resumed;
+    agreed(rt_, [&] {
+      if (!root_) return;
+      sched::MasterConfig mc;
+      mc.first = c_.first_task;
+      mc.end = c_.end_task;
+      mc.workers = rt_.world_size();
+      mc.fixed_batch = c_.batch;
+      mc.max_retries = c_.max_retries;
+      mc.task_timeout = c_.task_timeout;
+      mc.target = target_;
+      mc.check_every = c_.check_every;
+      mc.abort_after_failures = kAbortAfterFailures;
+      master_.emplace(mc);
+      if (start_ == RunPersistence::Start::resume) resumed = persist_->resume(*master_, *writer_);
+      else persist_->start_fresh();
+      resolved_before_ = master_->tasks_done() + master_->tasks_failed();
+    });
+    if (!resumed.empty() && observer_.note) observer_.note(resumed);
+  }
+
+  /// The message loops: rank 0 runs the master and a worker thread, the others a worker each.
+  void run_loops() {
+    channel_ = rt_.make_channel();
+    runner_.emplace(*sim_, c_.seed);
+    agreed(rt_, [&] { node_tallies_.emplace(rt_, specs_); });  // collective
+    if (!root_) {
+      sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+      return;
+    }
+    sched::LocalHub hub(2);
+    auto master_side = hub.endpoint(0);
+    auto worker_side = hub.endpoint(1);
+    std::exception_ptr worker_error;
+    std::thread worker([&] {
+      try {
+        sched::run_worker(*worker_side, 0, *runner_, node_tallies_->store());
+      } catch (...) {
+        worker_error = std::current_exception();
+      }
+    });
+    try {
+      interrupted_ = run_master(*master_side);
+    } catch (...) {
+      worker.detach();  // the job is going down (abort); never join a worker that may wait forever
+      throw;
+    }
+    worker.join();
+    if (worker_error) std::rethrow_exception(worker_error);
+  }
+
+  bool run_master(sched::Channel& local) {
+    FileSink sink(*writer_, names_.size());
+    sched::MasterHooks hooks;
+    persist_->install(hooks, *master_);
+    hooks.interrupt = observer_.interrupt;
+    hooks.progress = [&](const sched::Master& m, double s, bool final) {
+      if (!final && observer_.progress) observer_.progress(progress_of(m, s));
+    };
+    return sched::run_master(*master_, *channel_, local, sink, hooks);
+  }
+
+  /// Rank 0: the results file's metadata, task states and failures; the journal and checkpoint
+  /// go (or, when the run stopped short, a final checkpoint is written).
+  RunOutcome finish(Tallies tallies) {
+    RunOutcome out;
+    out.wall_seconds = seconds_since(t0_);
+    out.interrupted = interrupted_;
+    out.aborted = master_->aborted();
+    out.abort_after_failures = kAbortAfterFailures;
+    // With a stderr target the file keeps the prefix [0, final_end); otherwise all --tasks (a
+    // --task-range part leaves the tasks outside its range pending).
+    out.kept = c_.target && !interrupted_ ? master_->final_end() : c_.tasks;
+    persist_->add_base_tallies(tallies);
+    // Interrupted, or stopped because every task failed: what was done can be resumed.
+    const bool partial = interrupted_ || out.aborted;
+    if (partial) persist_->final_checkpoint(*master_, tallies);
+    fill_meta(out);
+    for (const auto& [t, f] : master_->failures())
+      if (t < out.kept) out.failures.push_back({t, f.attempts, f.message});
+    if (out.kept < c_.tasks) writer_->keep_prefix(out.kept);
+    writer_->finish(task_states(out), tallies, out.failures, meta_,
+                    partial ? "partial" : "complete");
+    writer_.reset();
+    if (!partial) persist_->remove_files();
+    write_timeline();
+    out.target_met = master_->target_met();
+    out.dropped = master_->tasks_done() - std::min(out.done, master_->tasks_done());
+    out.progress = progress_of(*master_, out.wall_seconds);
+    out.exit_code = interrupted_ ? 3 : out.failures.empty() ? 0 : 2;
+    return out;
+  }
+
+  void fill_meta(RunOutcome& out) {
+    out.ranks = rt_.world_size();
+    out.nodes = rt_.node_count();
+    const std::uint64_t resolved =
+        master_->tasks_done() + master_->tasks_failed() - resolved_before_;
+    out.tasks_per_second =
+        out.wall_seconds > 0 ? static_cast<double>(resolved) / out.wall_seconds : 0;
+    meta_.simulation = c_.sim;
+    meta_.seed = c_.seed;
+    meta_.tasks = out.kept;
+    meta_.ranks = out.ranks;
+    meta_.nodes = out.nodes;
+    meta_.start_time = iso_utc(started_);
+    meta_.end_time = iso_utc(std::chrono::system_clock::now());
+    meta_.wall_seconds = out.wall_seconds;
+    meta_.tasks_per_second = out.tasks_per_second;
+    meta_.metrics = {{"compute_seconds", master_->compute_seconds()},
+                     {"retries", static_cast<double>(master_->retries())},
+                     {"reissued_batches", static_cast<double>(master_->reissued_batches())},
+                     {"batches", static_cast<double>(master_->timeline().size())},
+                     {"checkpoints", static_cast<double>(persist_->checkpoints())},
+                     {"checkpoint_seconds", persist_->checkpoint_seconds()}};
+    meta_.options = c_.provenance;
+    meta_.options.emplace_back("ranks", std::to_string(out.ranks));
+    if (c_.target) {
+      meta_.options.emplace_back("tasks-kept", std::to_string(out.kept));
+      meta_.options.emplace_back("target-met", master_->target_met() ? "true" : "false");
+    }
+  }
+
+  /// The callback that fills /tasks/status and /tasks/attempts; counts the done tasks in `out`.
+  io::ResultsWriter::StatusSource task_states(RunOutcome& out) {
+    // Interrupted with a stderr target: only results below the decided horizon are final.
+    const std::uint64_t done_below =
+        interrupted_ ? std::min<std::uint64_t>(master_->horizon(), c_.tasks) : c_.tasks;
+    return [this, &out, done_below](std::uint64_t first, std::uint64_t count, io::TaskState* st,
+                                    std::uint8_t* attempts) {
+      const auto& failed = master_->failures();
+      const auto& retried = master_->retried();
+      for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t t = first + i;
+        if (auto f = failed.find(t); f != failed.end()) {
+          st[i] = io::TaskState::failed;
+          attempts[i] = static_cast<std::uint8_t>(f->second.attempts);
+        } else if (t >= c_.first_task && t < out.kept && t < done_below &&
+                   master_->is_resolved(t)) {
+          st[i] = io::TaskState::done;
+          ++out.done;
+          auto r = retried.find(t);
+          attempts[i] = static_cast<std::uint8_t>(r == retried.end() ? 1 : r->second);
+        } else {
+          st[i] = io::TaskState::pending;
+          attempts[i] = 0;
+        }
+      }
+    };
+  }
+
+  void write_timeline() {
+    std::vector<io::TimelineEntry> timeline;
+    timeline.reserve(master_->timeline().size());
+    for (const auto& b : master_->timeline())
+      timeline.push_back({b.worker, b.tasks, b.start, b.end});
+    io::write_timeline(c_.output, timeline);
+  }
+
+  transport::Runtime& rt_;
+  const RunConfig& c_;
+  const SimulationInfo& info_;
+  const RunObserver& observer_;
+  const bool root_;
+  const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  RunPersistence::Start start_ = RunPersistence::Start::fresh;
+  // Declared in the order they are built; destroyed in reverse (the simulation before the data
+  // it views; the data, a collective free of the node's window, last).
+  SharedRagged data_;
+  RaggedView view_;
+  std::unique_ptr<Simulation> sim_;
+  std::vector<std::string> names_;
+  std::vector<TallySpec> specs_;
+  std::optional<sched::StderrTarget> target_;
+  io::RunMeta meta_;
+  std::optional<RunPersistence> persist_;    ///< rank 0
+  std::optional<io::ResultsWriter> writer_;  ///< rank 0
+  std::optional<sched::Master> master_;      ///< rank 0
+  std::uint64_t resolved_before_ = 0;        ///< restored by --resume: not this run's work
+  std::unique_ptr<sched::Channel> channel_;
+  std::optional<sched::TaskRunner> runner_;
+  std::optional<NodeTallies> node_tallies_;
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+RunOutcome run(transport::Runtime& rt, const RunConfig& c, const Registry& registry,
+               const RunObserver& observer) {
+  return RunEngine(rt, c, registry, observer).execute();
+}
+
+}  // namespace carlo::engine

@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// `carlo run` without a command line: a validated RunConfig in, a RunOutcome out. The steps
+/// (decide how to start, load the node's data, build the simulation, open the results, run the
+/// master and workers, reduce the tallies, finish the file) are in run.cpp, in that order.
+#include "engine/run_config.h"
+#include "io/results_file.h"
+#include "transport/runtime.h"
+
+#include <carlo/simulation.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace carlo::engine {
+
+/// Counts for a progress display.
+struct RunProgress {
+  std::uint64_t done = 0, failed = 0, total = 0, retries = 0;
+  double seconds = 0;
+};
+
+/// What a run tells its caller while it goes. Called on rank 0 only, from rank 0's main thread.
+struct RunObserver {
+  /// One-line notes (e.g. what --resume restored).
+  std::function<void(const std::string&)> note;
+  /// About every 100 ms while tasks run.
+  std::function<void(const RunProgress&)> progress;
+  /// Set (e.g. by a signal handler) to stop handing out work, checkpoint and end with exit 3.
+  const std::atomic<bool>* interrupt = nullptr;
+};
+
+/// How a run ended. `exit_code` is the same on every rank; the rest is filled on rank 0 only.
+struct RunOutcome {
+  int exit_code = 0;              ///< 0 done, 2 some tasks failed (or stopped early), 3 interrupted
+  bool already_complete = false;  ///< --resume of a finished file: nothing was run
+  bool interrupted = false;
+  /// Stopped early: the first `abort_after_failures` tasks all failed.
+  bool aborted = false;
+  std::uint64_t abort_after_failures = 0;
+  std::uint64_t done = 0;  ///< tasks done, as the file records them
+  std::uint64_t kept = 0;  ///< tasks the file holds (with a target: the decided prefix)
+  bool target_met = false;
+  std::uint64_t dropped = 0;  ///< with a target: tasks computed past the decided prefix
+  std::vector<io::Failure> failures;
+  double wall_seconds = 0;
+  double tasks_per_second = 0;  ///< tasks resolved by this run (not restored ones) per second
+  int ranks = 0, nodes = 0;
+  RunProgress progress;  ///< the final counts
+};
+
+/// Collective (world): runs `c` with the simulations of `registry`. Every error before the first
+/// task is agreed by all ranks and thrown as AgreedError (engine/agreed.h) on every rank; an
+/// error during the run is thrown on the rank where it happened (the caller aborts the job).
+RunOutcome run(transport::Runtime& rt, const RunConfig& c, const Registry& registry,
+               const RunObserver& observer);
+
+}  // namespace carlo::engine
