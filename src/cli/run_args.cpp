@@ -158,142 +158,183 @@ std::vector<std::string> run_option_names() {
   return names;
 }
 
-ParsedRun parse_run_args(const Args& args, Registry& registry, engine::PluginSet& plugins) {
+namespace {
+
+/// The task range and the seed: which tasks run, with which streams.
+void parse_tasks(const po::variables_map& vm, RunConfig& c) {
+  auto need = [&](const char* name) -> const std::string& {
+    auto* v = get<std::string>(vm, name);
+    if (!v) throw InputError(std::string("--") + name + " is required");
+    return *v;
+  };
+  c.tasks = parse_count(need("tasks"), "--tasks");
+  c.seed = parse_count(need("seed"), "--seed");
+  c.end_task = c.tasks;
+  if (auto* r = get<std::string>(vm, "task-range")) {
+    const auto colon = r->find(':');
+    if (colon == std::string::npos) throw InputError("--task-range: '" + *r + "' is not A:B");
+    c.first_task = parse_count(r->substr(0, colon), "--task-range");
+    c.end_task = parse_count(r->substr(colon + 1), "--task-range");
+    if (c.first_task >= c.end_task || c.end_task > c.tasks)
+      throw InputError("--task-range " + *r + ": needs A < B <= --tasks (" +
+                       std::to_string(c.tasks) + ")");
+  }
+  c.output = need("output");
+}
+
+/// The data file against what the simulation needs.
+void parse_data(const po::variables_map& vm, const SimulationInfo& info, RunConfig& c) {
+  if (auto* d = get<std::string>(vm, "data")) c.data = *d;
+  if (info.data == DataNeed::required && c.data.empty())
+    throw InputError("simulation '" + c.sim + "' needs --data FILE.h5");
+  if (info.data == DataNeed::none && !c.data.empty())
+    throw InputError("simulation '" + c.sim + "' takes no data, but --data was given");
+  c.group = *get<std::string>(vm, "group");
+  c.share = engine::parse_share_mode(*get<std::string>(vm, "share"));
+}
+
+/// Batches, retries, stragglers, the stopping target, checkpoints and crashes.
+void parse_scheduling(const po::variables_map& vm, RunConfig& c) {
+  const auto& batch = *get<std::string>(vm, "batch");
+  if (batch != "auto") {
+    c.batch = parse_count(batch, "--batch");
+    if (c.batch == 0) throw InputError("--batch must be at least 1 (or auto)");
+  }
+  const auto retries = parse_count(*get<std::string>(vm, "max-retries"), "--max-retries");
+  if (retries > 254) throw InputError("--max-retries must be at most 254");
+  c.max_retries = static_cast<std::uint32_t>(retries);
+  c.task_timeout = vm["task-timeout"].as<double>();
+  if (!(c.task_timeout >= 0)) throw InputError("--task-timeout must be non-negative");
+  if (auto* t = get<std::string>(vm, "target-stderr")) c.target = parse_target(*t);
+  c.check_every = parse_count(*get<std::string>(vm, "check-every"), "--check-every");
+  if (c.check_every == 0) throw InputError("--check-every must be at least 1");
+  if (c.target && (c.first_task != 0 || c.end_task != c.tasks))
+    throw InputError(
+        "--target-stderr and --task-range cannot be combined (the stopping point depends on all "
+        "tasks)");
+  c.resume = vm["resume"].as<bool>();
+  c.force = vm["force"].as<bool>();
+  c.checkpoint_every = vm["checkpoint-every"].as<double>();
+  if (!(c.checkpoint_every > 0)) throw InputError("--checkpoint-every must be positive");
+  const auto crashes = parse_count(*get<std::string>(vm, "max-crashes"), "--max-crashes");
+  if (crashes < 1 || crashes > 255) throw InputError("--max-crashes must be between 1 and 255");
+  c.max_crashes = static_cast<std::uint32_t>(crashes);
+}
+
+/// Simulation options, typed as declared.
+void parse_sim_options(const po::variables_map& vm, const SimulationInfo& info, RunConfig& c) {
+  OptionSet decl;
+  if (info.declare_options) info.declare_options(decl);
+  for (const auto& o : decl.decls()) {
+    switch (o.kind) {
+      case OptionSet::Kind::integer:
+        c.sim_options.set(o.name, vm[o.name].as<std::int64_t>());
+        break;
+      case OptionSet::Kind::real: c.sim_options.set(o.name, vm[o.name].as<double>()); break;
+      case OptionSet::Kind::text: c.sim_options.set(o.name, vm[o.name].as<std::string>()); break;
+      case OptionSet::Kind::flag: c.sim_options.set(o.name, vm[o.name].as<bool>()); break;
+    }
+  }
+}
+
+/// Pass 1 of the parse: --config, --plugin, --sim and --help, ignoring simulation options, whose
+/// names are known only once the plugins are loaded.
+struct FirstPass {
+  po::variables_map line, config;  ///< from the command line, from the config file
+  std::string config_file;
+  std::vector<std::string> plugins;
+  const SimulationInfo* info = nullptr;
+};
+
+FirstPass first_pass(const std::vector<std::string>& rest, const po::options_description& general,
+                     Registry& registry, engine::PluginSet& plugins) {
+  FirstPass f;
+  po::store(po::command_line_parser(rest).options(general).allow_unregistered().run(), f.line);
+  if (auto* c = get<std::string>(f.line, "config")) f.config_file = *c;
+  if (!f.config_file.empty()) {
+    std::ifstream in(f.config_file);
+    if (!in) throw InputError(f.config_file + ": cannot read config file");
+    po::store(po::parse_config_file(in, general, true), f.config);
+  }
+  for (const auto* vm : {&f.line, &f.config})
+    if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
+      f.plugins.insert(f.plugins.end(), p->begin(), p->end());
+  for (const auto& p : f.plugins) plugins.load(p, registry);
+  std::string sim_name;
+  if (auto* s = get<std::string>(f.line, "sim")) sim_name = *s;
+  else if (auto* s2 = get<std::string>(f.config, "sim")) sim_name = *s2;
+  if (sim_name.empty()) return f;
+  f.info = registry.find(sim_name);
+  if (!f.info)
+    throw InputError("unknown simulation '" + sim_name + "' (" + sim_names(registry) +
+                     (f.plugins.empty() ? "; a plugin's simulations need --plugin lib.so" : "") +
+                     ")");
+  return f;
+}
+
+std::string help_text(const po::options_description& general, const SimulationInfo* info,
+                      const Registry& registry) {
+  std::ostringstream h;
+  h << "usage: carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 "
+       "[options]\n\n";
+  if (info) h << info->name << ": " << info->summary << "\n\n" << sim_options(*info) << "\n";
+  h << general << "\n" << sim_list(registry);
+  return h.str();
+}
+
+/// Pass 2: everything, strictly; the command line first so it wins over the config file.
+po::variables_map second_pass(const std::vector<std::string>& rest,
+                              const po::options_description& all, const std::string& config_file) {
+  po::variables_map vm;
+  const auto parsed_line = po::command_line_parser(rest).options(all).run();
+  // Boost keeps bare words aside silently: `--flag false` would run with the flag set.
+  const auto stray = po::collect_unrecognized(parsed_line.options, po::include_positional);
+  if (!stray.empty())
+    throw InputError("unexpected argument '" + stray.front() +
+                     "' (give option values as --name VALUE or --name=VALUE; flags take no "
+                     "value)");
+  po::store(parsed_line, vm);
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    po::store(po::parse_config_file(in, all, false), vm);
+  }
+  po::notify(vm);
+  return vm;
+}
+
+ParsedRun parse(const Args& args, Registry& registry, engine::PluginSet& plugins) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   const auto general = run_options();
   ParsedRun parsed;
-  try {
-    // Pass 1: find --sim, --plugin, --config and --help, ignoring simulation options for now.
-    po::variables_map first;
-    po::store(po::command_line_parser(rest).options(general).allow_unregistered().run(), first);
-    std::string config_file;
-    if (auto* c = get<std::string>(first, "config")) config_file = *c;
-    po::variables_map from_config;
-    if (!config_file.empty()) {
-      std::ifstream in(config_file);
-      if (!in) throw InputError(config_file + ": cannot read config file");
-      po::store(po::parse_config_file(in, general, true), from_config);
-    }
-    std::vector<std::string> plugin_paths;
-    for (const auto* vm : {&first, &from_config})
-      if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
-        plugin_paths.insert(plugin_paths.end(), p->begin(), p->end());
-    for (const auto& p : plugin_paths) plugins.load(p, registry);
-
-    std::string sim_name;
-    if (auto* s = get<std::string>(first, "sim")) sim_name = *s;
-    else if (auto* s2 = get<std::string>(from_config, "sim")) sim_name = *s2;
-
-    const SimulationInfo* info = nullptr;
-    if (!sim_name.empty()) {
-      info = registry.find(sim_name);
-      if (!info)
-        throw InputError(
-            "unknown simulation '" + sim_name + "' (" + sim_names(registry) +
-            (plugin_paths.empty() ? "; a plugin's simulations need --plugin lib.so" : "") + ")");
-    }
-    po::options_description all;
-    all.add(general);
-    if (info) all.add(sim_options(*info));
-
-    if (first.count("help")) {
-      std::ostringstream h;
-      h << "usage: carlo run --sim NAME [--data FILE.h5] --tasks T --seed S -o results.h5 "
-           "[options]\n\n";
-      if (info) h << info->name << ": " << info->summary << "\n\n" << sim_options(*info) << "\n";
-      h << general << "\n" << sim_list(registry);
-      parsed.help = h.str();
-      return parsed;
-    }
-
-    // Pass 2: everything, strictly; the command line first so it wins over the config file.
-    po::variables_map vm;
-    const auto parsed_line = po::command_line_parser(rest).options(all).run();
-    // Boost keeps bare words aside silently: `--flag false` would run with the flag set.
-    const auto stray = po::collect_unrecognized(parsed_line.options, po::include_positional);
-    if (!stray.empty())
-      throw InputError("unexpected argument '" + stray.front() +
-                       "' (give option values as --name VALUE or --name=VALUE; flags take no "
-                       "value)");
-    po::store(parsed_line, vm);
-    if (!config_file.empty()) {
-      std::ifstream in(config_file);
-      po::store(po::parse_config_file(in, all, false), vm);
-    }
-    po::notify(vm);
-
-    RunConfig c;
-    if (!info) throw InputError("--sim is required (" + sim_names(registry) + ")");
-    c.sim = info->name;
-    auto need = [&](const char* name) -> const std::string& {
-      auto* v = get<std::string>(vm, name);
-      if (!v) throw InputError(std::string("--") + name + " is required");
-      return *v;
-    };
-    c.tasks = parse_count(need("tasks"), "--tasks");
-    c.seed = parse_count(need("seed"), "--seed");
-    c.end_task = c.tasks;
-    if (auto* r = get<std::string>(vm, "task-range")) {
-      const auto colon = r->find(':');
-      if (colon == std::string::npos) throw InputError("--task-range: '" + *r + "' is not A:B");
-      c.first_task = parse_count(r->substr(0, colon), "--task-range");
-      c.end_task = parse_count(r->substr(colon + 1), "--task-range");
-      if (c.first_task >= c.end_task || c.end_task > c.tasks)
-        throw InputError("--task-range " + *r + ": needs A < B <= --tasks (" +
-                         std::to_string(c.tasks) + ")");
-    }
-    c.output = need("output");
-    if (auto* d = get<std::string>(vm, "data")) c.data = *d;
-    if (info->data == DataNeed::required && c.data.empty())
-      throw InputError("simulation '" + c.sim + "' needs --data FILE.h5");
-    if (info->data == DataNeed::none && !c.data.empty())
-      throw InputError("simulation '" + c.sim + "' takes no data, but --data was given");
-    c.group = *get<std::string>(vm, "group");
-    c.force = vm["force"].as<bool>();
-    const auto& batch = *get<std::string>(vm, "batch");
-    if (batch != "auto") {
-      c.batch = parse_count(batch, "--batch");
-      if (c.batch == 0) throw InputError("--batch must be at least 1 (or auto)");
-    }
-    const auto retries = parse_count(*get<std::string>(vm, "max-retries"), "--max-retries");
-    if (retries > 254) throw InputError("--max-retries must be at most 254");
-    c.max_retries = static_cast<std::uint32_t>(retries);
-    c.task_timeout = vm["task-timeout"].as<double>();
-    if (!(c.task_timeout >= 0)) throw InputError("--task-timeout must be non-negative");
-    if (auto* t = get<std::string>(vm, "target-stderr")) c.target = parse_target(*t);
-    c.check_every = parse_count(*get<std::string>(vm, "check-every"), "--check-every");
-    if (c.check_every == 0) throw InputError("--check-every must be at least 1");
-    if (c.target && (c.first_task != 0 || c.end_task != c.tasks))
-      throw InputError(
-          "--target-stderr and --task-range cannot be combined (the stopping point depends on all "
-          "tasks)");
-    parsed.progress_every = vm["progress-every"].as<double>();
-    if (!(parsed.progress_every > 0)) throw InputError("--progress-every must be positive");
-    parsed.quiet = vm["quiet"].as<bool>();
-    c.share = engine::parse_share_mode(*get<std::string>(vm, "share"));
-    c.resume = vm["resume"].as<bool>();
-    c.checkpoint_every = vm["checkpoint-every"].as<double>();
-    if (!(c.checkpoint_every > 0)) throw InputError("--checkpoint-every must be positive");
-    const auto crashes = parse_count(*get<std::string>(vm, "max-crashes"), "--max-crashes");
-    if (crashes < 1 || crashes > 255) throw InputError("--max-crashes must be between 1 and 255");
-    c.max_crashes = static_cast<std::uint32_t>(crashes);
-
-    // Simulation options, typed as declared.
-    OptionSet decl;
-    if (info->declare_options) info->declare_options(decl);
-    for (const auto& o : decl.decls()) {
-      switch (o.kind) {
-        case OptionSet::Kind::integer:
-          c.sim_options.set(o.name, vm[o.name].as<std::int64_t>());
-          break;
-        case OptionSet::Kind::real: c.sim_options.set(o.name, vm[o.name].as<double>()); break;
-        case OptionSet::Kind::text: c.sim_options.set(o.name, vm[o.name].as<std::string>()); break;
-        case OptionSet::Kind::flag: c.sim_options.set(o.name, vm[o.name].as<bool>()); break;
-      }
-    }
-    c.provenance = engine::recorded_options(c, plugins);
-    parsed.config = std::move(c);
+  const FirstPass first = first_pass(rest, general, registry, plugins);
+  if (first.line.count("help")) {
+    parsed.help = help_text(general, first.info, registry);
     return parsed;
+  }
+  po::options_description all;
+  all.add(general);
+  if (first.info) all.add(sim_options(*first.info));
+  const po::variables_map vm = second_pass(rest, all, first.config_file);
+  if (!first.info) throw InputError("--sim is required (" + sim_names(registry) + ")");
+  RunConfig c;
+  c.sim = first.info->name;
+  parse_tasks(vm, c);
+  parse_data(vm, *first.info, c);
+  parse_scheduling(vm, c);
+  parse_sim_options(vm, *first.info, c);
+  c.provenance = engine::recorded_options(c, plugins);
+  parsed.progress_every = vm["progress-every"].as<double>();
+  if (!(parsed.progress_every > 0)) throw InputError("--progress-every must be positive");
+  parsed.quiet = vm["quiet"].as<bool>();
+  parsed.config = std::move(c);
+  return parsed;
+}
+
+}  // namespace
+
+ParsedRun parse_run_args(const Args& args, Registry& registry, engine::PluginSet& plugins) {
+  try {
+    return parse(args, registry, plugins);
   } catch (const po::invalid_option_value& e) {
     // Boost says only "is invalid"; the type is in --help (INT, REAL, TEXT).
     throw InputError(std::string(e.what()) + " (see --help for the value it takes)");
