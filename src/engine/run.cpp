@@ -5,6 +5,7 @@
 
 #include "engine/agreed.h"
 #include "engine/node_tallies.h"
+#include "engine/output_lock.h"
 #include "engine/persistence.h"
 #include "sched/local_channel.h"
 #include "sched/run_loop.h"
@@ -149,9 +150,12 @@ class RunEngine {
 
  private:
   /// Rank 0 decides: a fresh start, a resume, or nothing to do; every rank learns it.
+  /// Rank 0 first takes the output set's lock, before anything of it is read or written.
   RunPersistence::Start decide_start() {
     agreed(rt_, [&] {
-      if (root_) start_ = RunPersistence::decide(c_);
+      if (!root_) return;
+      lock_.emplace(c_.output);
+      start_ = RunPersistence::decide(c_);
     });
     std::vector<std::byte> bytes{static_cast<std::byte>(start_)};
     rt_.broadcast(bytes);
@@ -358,6 +362,7 @@ class RunEngine {
   const bool root_;
   const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  std::optional<OutputLock> lock_;  ///< rank 0: this run owns the output set
   RunPersistence::Start start_ = RunPersistence::Start::fresh;
   // Declared in the order they are built; destroyed in reverse (the simulation before the data
   // it views; the data, a collective free of the node's window, last).
