@@ -75,6 +75,12 @@ void Progress::update(const ProgressState& s) {
   std::fflush(stderr);
 }
 
+void Progress::end_bar() {
+  if (quiet_ || !tty_ || !drawn_) return;
+  std::fputs("\n", stderr);
+  drawn_ = false;
+}
+
 void Progress::finish(const ProgressState& s, const std::string& closing) {
   if (quiet_) return;
   if (tty_ && drawn_) std::fprintf(stderr, "\r%s\033[K\n", line(s).c_str());

@@ -16,6 +16,8 @@ class Progress {
   /// `quiet`: print nothing. `every`: seconds between lines when stderr is not a terminal.
   Progress(bool quiet, double every);
   void update(const ProgressState& s);
+  /// Ends a live bar's line, so that an error message starts on its own.
+  void end_bar();
   /// Ends the bar and prints the final line.
   void finish(const ProgressState& s, const std::string& closing);
 

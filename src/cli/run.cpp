@@ -81,6 +81,14 @@ void print_outcome(const ParsedRun& parsed, const engine::RunOutcome& o, Progres
       std::fprintf(stderr, "carlo: %s is already complete; nothing to resume\n", c.output.c_str());
     return;
   }
+  if (!o.io_error.empty()) {  // even with --quiet: the run stopped short
+    progress.end_bar();
+    std::fprintf(stderr,
+                 "carlo run: error: %s; stopped, the last checkpoint is kept: run the same "
+                 "command with --resume once this is fixed\n",
+                 o.io_error.c_str());
+    return;
+  }
   if (!parsed.quiet) progress.finish(o.progress, closing_lines(c, o));
   if (o.aborted)  // even with --quiet: the run did not do what was asked
     std::fprintf(stderr,
@@ -106,6 +114,11 @@ int run(transport::Runtime& rt, const Args& args) {
   engine::RunObserver observer;
   observer.interrupt = &g_interrupted;
   observer.progress = [&](const engine::RunProgress& p) { progress.update(p); };
+  observer.fatal = [&rt](const std::string& message) {
+    std::fprintf(stderr, "carlo run: error on rank %d: %s\n", rt.world_rank(), message.c_str());
+    std::fflush(stderr);
+    rt.abort(1);
+  };
   observer.note = [&](const std::string& note) {
     if (!parsed.quiet) std::fprintf(stderr, "carlo: %s\n", note.c_str());
   };

@@ -85,11 +85,51 @@ std::string iso_utc(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+/// The first failed write of the surroundings (results file, journal, checkpoint) stops the run:
+/// it is remembered with the file it concerns, the master is told to stop (as by a signal), and
+/// every later write is skipped, so the journal and the last checkpoint stay as they were.
+class IoGuard {
+ public:
+  explicit IoGuard(std::atomic<bool>& stop) : stop_(stop) {}
+  template <class F>
+  void run(const std::string& file, F&& write) {
+    if (!error_.empty()) return;
+    try {
+      write();
+    } catch (const std::exception& e) {
+      error_ = describe(file, e.what());
+      stop_.store(true);
+    }
+  }
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  /// "FILE: CAUSE": HDF5's own text of a failed write holds the OS error among many fields
+  /// ("..., error message = 'No space left on device', ..."); that is the cause a user needs.
+  static std::string describe(const std::string& file, const std::string& what) {
+    const std::string key = "error message = '";
+    const auto at = what.find(key);
+    if (at == std::string::npos) return what.rfind(file, 0) == 0 ? what : file + ": " + what;
+    const auto start = at + key.size();
+    const std::string cause = what.substr(start, what.find('\'', start) - start);
+    return file + ": " + cause + " (" + what.substr(0, what.find(':', what.find(':') + 1)) + ")";
+  }
+
+  std::atomic<bool>& stop_;
+  std::string error_;
+};
+
 /// Accepted results go straight to the results file, observation-major per piece.
 class FileSink final : public sched::ResultSink {
  public:
-  FileSink(io::ResultsWriter& writer, std::size_t n_obs) : writer_(writer), n_obs_(n_obs) {}
+  FileSink(io::ResultsWriter& writer, std::size_t n_obs, IoGuard& guard)
+      : writer_(writer), n_obs_(n_obs), guard_(guard) {}
   void store(const sched::Master::Outcome::Piece& p, const sched::BatchResult& r) override {
+    guard_.run(writer_.path(), [&] { write(p, r); });
+  }
+
+ private:
+  void write(const sched::Master::Outcome::Piece& p, const sched::BatchResult& r) {
     const auto count = static_cast<std::size_t>(p.count);
     buffer_.resize(n_obs_ * count);
     for (std::size_t k = 0; k < n_obs_; ++k) {
@@ -99,9 +139,9 @@ class FileSink final : public sched::ResultSink {
     writer_.write_observations(p.first, p.count, buffer_);
   }
 
- private:
   io::ResultsWriter& writer_;
   std::size_t n_obs_;
+  IoGuard& guard_;
   std::vector<double> buffer_;
 };
 
@@ -124,7 +164,7 @@ class RunEngine {
   RunEngine(transport::Runtime& rt, const RunConfig& c, const Registry& registry,
             const RunObserver& observer)
       : rt_(rt), c_(c), info_(*registry.find(c.sim)), observer_(observer),
-        root_(rt.world_rank() == 0) {}
+        root_(rt.world_rank() == 0), guard_(*observer.interrupt) {}
 
   RunOutcome execute() {
     if (decide_start() == RunPersistence::Start::already_complete) {
@@ -141,7 +181,7 @@ class RunEngine {
     node_tallies_.reset();
     channel_.reset();
     RunOutcome out;
-    if (root_) out = finish(std::move(tallies));
+    if (root_) out = finish_or_report(std::move(tallies));
     std::vector<std::byte> code{static_cast<std::byte>(out.exit_code)};
     rt_.broadcast(code);
     out.exit_code = static_cast<int>(code.at(0));
@@ -222,10 +262,18 @@ class RunEngine {
     channel_ = rt_.make_channel();
     runner_.emplace(*sim_, c_.seed);
     agreed(rt_, [&] { node_tallies_.emplace(rt_, specs_); });  // collective
-    if (!root_) {
-      sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
-      return;
+    try {
+      if (root_) run_master_and_worker();
+      else sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+    } catch (const std::exception& e) {
+      // Never unwind past here: the shared segments' destructors are collective, and the other
+      // ranks wait for this one. The caller ends the job.
+      if (!observer_.fatal) throw;
+      observer_.fatal(e.what());
     }
+  }
+
+  void run_master_and_worker() {
     sched::LocalHub hub(2);
     auto master_side = hub.endpoint(0);
     auto worker_side = hub.endpoint(1);
@@ -247,15 +295,54 @@ class RunEngine {
     if (worker_error) std::rethrow_exception(worker_error);
   }
 
+  /// The journal and checkpoint hooks, each write under the guard.
+  void guard_hooks(sched::MasterHooks& h) {
+    const std::string journal = persist_->journal_path(), ckpt = persist_->checkpoint_path();
+    h.assigned = [this, f = std::move(h.assigned), journal](int w, const sched::Batch& b) {
+      guard_.run(journal, [&] { f(w, b); });
+    };
+    h.released = [this, f = std::move(h.released), journal](int w, std::uint64_t id) {
+      guard_.run(journal, [&] { f(w, id); });
+    };
+    h.accepted = [this, f = std::move(h.accepted), journal](int w, const sched::BatchResult& r,
+                                                            const sched::Master::Outcome& o) {
+      guard_.run(journal, [&] { f(w, r, o); });
+    };
+    h.snapshot_done = [this, f = std::move(h.snapshot_done), ckpt](Tallies&& sum) {
+      guard_.run(ckpt, [&] { f(std::move(sum)); });
+    };
+  }
+
   bool run_master(sched::Channel& local) {
-    FileSink sink(*writer_, names_.size());
+    FileSink sink(*writer_, names_.size(), guard_);
     sched::MasterHooks hooks;
     persist_->install(hooks, *master_);
+    guard_hooks(hooks);
     hooks.interrupt = observer_.interrupt;
     hooks.progress = [&](const sched::Master& m, double s, bool final) {
       if (!final && observer_.progress) observer_.progress(progress_of(m, s));
     };
     return sched::run_master(*master_, *channel_, local, sink, hooks);
+  }
+
+  /// Rank 0: finishes the files, unless the surroundings failed before or while doing so; then
+  /// nothing more is written, and the outcome says which file failed how (exit 4).
+  RunOutcome finish_or_report(Tallies tallies) {
+    if (guard_.error().empty()) {
+      try {
+        return finish(std::move(tallies));
+      } catch (const std::exception& e) {
+        guard_.run(c_.output, [&] { throw; });
+      }
+    }
+    RunOutcome out;
+    out.io_error = guard_.error();
+    out.exit_code = 4;
+    out.wall_seconds = seconds_since(t0_);
+    out.ranks = rt_.world_size();
+    out.nodes = rt_.node_count();
+    out.progress = progress_of(*master_, out.wall_seconds);
+    return out;
   }
 
   /// Rank 0: the results file's metadata, task states and failures; the journal and checkpoint
@@ -381,6 +468,7 @@ class RunEngine {
   std::optional<sched::TaskRunner> runner_;
   std::optional<NodeTallies> node_tallies_;
   bool interrupted_ = false;
+  IoGuard guard_;  ///< rank 0: the first failed write of the surroundings
 };
 
 }  // namespace

@@ -30,14 +30,25 @@ struct RunObserver {
   /// About every 100 ms while tasks run.
   std::function<void(const RunProgress&)> progress;
   /// Set (e.g. by a signal handler) to stop handing out work, checkpoint and end with exit 3.
-  const std::atomic<bool>* interrupt = nullptr;
+  /// The engine sets it too when the surroundings fail (see RunOutcome::io_error). Required.
+  std::atomic<bool>* interrupt = nullptr;
+  /// An unexpected error on this rank once tasks run (not an error of a task: those are
+  /// retried). Must not return: the caller ends the job (MPI_Abort), since the other ranks may
+  /// wait for this one in a collective. Without it the error is rethrown.
+  std::function<void(const std::string&)> fatal;
 };
 
 /// How a run ended. `exit_code` is the same on every rank; the rest is filled on rank 0 only.
 struct RunOutcome {
-  int exit_code = 0;              ///< 0 done, 2 some tasks failed (or stopped early), 3 interrupted
+  /// 0 done, 2 some tasks failed (or stopped early), 3 interrupted, 4 the surroundings failed
+  int exit_code = 0;
   bool already_complete = false;  ///< --resume of a finished file: nothing was run
   bool interrupted = false;
+  /// A write to the results file, journal or checkpoint failed (disk full, quota, I/O error, a
+  /// vanished directory): one line naming the file and the error. The run stopped at once and
+  /// wrote nothing more; the last checkpoint stays usable, so --resume continues once the cause
+  /// is gone. Exit status 4.
+  std::string io_error;
   /// Stopped early: the first `abort_after_failures` tasks all failed.
   bool aborted = false;
   std::uint64_t abort_after_failures = 0;

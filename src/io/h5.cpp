@@ -10,6 +10,13 @@
 
 namespace carlo::io::h5 {
 
+namespace {
+// No library clean-up at exit: carlo closes every file through its handles, and after a failed
+// write (a full disk) HDF5 1.10 keeps the dataset whose close failed in its ID table and crashes
+// closing it again at exit. Must precede the library's initialisation, hence a static.
+const bool kNoCleanupAtExit = [] { return H5dont_atexit() >= 0; }();
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Handles and errors
 // ---------------------------------------------------------------------------------------------

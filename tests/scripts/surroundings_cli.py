@@ -64,5 +64,68 @@ def second_run_refused():
     same_results(ref, out)
 
 
+SKIP = 77  # ctest SKIP_RETURN_CODE: no private mount namespace here
+
+
+def in_private_mounts():
+    """Re-runs this case inside a private mount namespace (a tmpfs of our own), once."""
+    if os.environ.get("CARLO_TEST_IN_NS") == "1":
+        return
+    try:
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
+                           capture_output=True)
+    except OSError:
+        p = None
+    if p is None or p.returncode != 0:
+        print("SKIP: cannot make a private mount namespace (unshare -m needs privileges)")
+        sys.exit(SKIP)
+    os.environ["CARLO_TEST_IN_NS"] = "1"
+    sys.exit(subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable]
+                            + sys.argv).returncode)
+
+
+def full_disk_case(d, name, args, size, failing):
+    """Runs `args` with the output on a tmpfs of `size`: a clean stop (exit 4, one line naming
+    the file that failed and ENOSPC), then --resume on a larger tmpfs gives the reference."""
+    ref = os.path.join(d, name + "-ref.h5")
+    p = subprocess.run(mpirun(2, args + ["-o", ref]), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0, f"{name}: reference run: exit {p.returncode}: {p.stderr}")
+    mnt = os.path.join(d, name + "-tmpfs")
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mnt], check=True)
+    out = os.path.join(mnt, "r.h5")
+    run = mpirun(2, args + ["-o", out, "--checkpoint-every", "0.2"])
+    p = subprocess.run(run, env=ENV, capture_output=True, text=True, timeout=300)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("carlo")]
+    check(p.returncode == 4, f"{name}: exit {p.returncode} on a full disk: {p.stderr}")
+    check("Segmentation" not in p.stderr and "signal" not in p.stderr, f"{name}: no crash: {p.stderr}")
+    check(len(lines) == 1 and "No space left on device" in lines[0] and out + failing in lines[0],
+          f"{name}: one line naming {out + failing} and ENOSPC: {lines}")
+    check(os.path.exists(out + ".ckpt"), f"{name}: the last checkpoint is kept")
+    subprocess.run(["mount", "-o", "remount,size=400M", mnt], check=True)  # the cause is gone
+    p = subprocess.run(run + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
+    check(p.returncode == 0, f"{name}: --resume after the disk was freed: exit {p.returncode}: {p.stderr}")
+    same_results(ref, out)
+    subprocess.run(["umount", mnt], check=False)
+
+
+def disk_full_then_resume_identical():
+    """A full disk during the journal, the results file, or a checkpoint: a clean stop, then a
+    --resume with room again gives the uninterrupted run's results bit for bit."""
+    in_private_mounts()
+    d = tempfile.mkdtemp(prefix="carlo-full-")
+    pi = ["--sim", "pi", "--samples-per-task", "1", "--tasks", "400000", "--seed", "3", "--batch", "50"]
+    full_disk_case(d, "journal", pi, "300k", ".journal")
+    # A large tally: 2 MiB in the results file at the end, and in every checkpoint, which is
+    # written beside the previous one (so a long run fails there first).
+    graph = os.path.join(d, "g.h5")
+    subprocess.run([CARLO, "gen", "graph", "--scale", "18", "--edge-factor", "2", "--seed", "1",
+                    "-o", graph], check=True, capture_output=True)
+    walk = ["--sim", "walk", "--data", graph, "--tasks", "3000", "--seed", "4", "--walks-per-task", "50"]
+    full_disk_case(d, "results", walk, "3500k", ":")  # the tally, written as the run finishes
+    walk[walk.index("--tasks") + 1] = "40000"
+    full_disk_case(d, "checkpoint", walk, "3500k", ".ckpt")
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
