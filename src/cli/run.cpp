@@ -119,6 +119,7 @@ int run(transport::Runtime& rt, const Args& args) {
     std::fflush(stderr);
     rt.abort(1);
   };
+  observer.warning = [](const std::string& w) { std::fprintf(stderr, "carlo: %s\n", w.c_str()); };
   observer.note = [&](const std::string& note) {
     if (!parsed.quiet) std::fprintf(stderr, "carlo: %s\n", note.c_str());
   };

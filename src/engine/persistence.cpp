@@ -5,7 +5,10 @@
 
 #include <carlo/error.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -62,8 +65,9 @@ std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum
 
 RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
   std::error_code ec;
-  const bool have_ckpt =
-      fs::exists(c.output + ".ckpt", ec) || fs::exists(c.output + ".journal", ec);
+  const bool have_ckpt = fs::exists(c.output + ".ckpt", ec) ||
+                         fs::exists(c.output + ".ckpt.prev", ec) ||
+                         fs::exists(c.output + ".journal", ec);
   const bool have_out = fs::exists(c.output, ec);
   if (!c.resume) {
     if ((have_out || have_ckpt) && !c.force)
@@ -100,6 +104,7 @@ void RunPersistence::add_base_tallies(std::vector<std::vector<std::uint64_t>>& t
 void RunPersistence::start_fresh() {
   std::error_code ec;
   fs::remove(checkpoint_path(), ec);
+  fs::remove(previous_checkpoint_path(), ec);
   journal_ = std::make_unique<sched::JournalWriter>(journal_path(), fingerprint_,
                                                     static_cast<std::uint32_t>(n_obs_));
   ck_.runs = 1;
@@ -109,23 +114,39 @@ void RunPersistence::start_fresh() {
   write(std::move(ck));  // so even a crash before the first snapshot counts its runs
 }
 
-sched::Checkpoint RunPersistence::read_matching_checkpoint() const {
-  sched::Checkpoint ck = sched::read_checkpoint(checkpoint_path());
+bool RunPersistence::have_checkpoint() const {
+  std::error_code ec;
+  return fs::exists(checkpoint_path(), ec) || fs::exists(previous_checkpoint_path(), ec);
+}
+
+sched::Checkpoint RunPersistence::read_matching_checkpoint(std::string* fallback) const {
+  std::string path = checkpoint_path();
+  sched::Checkpoint ck;
+  try {
+    ck = sched::read_checkpoint(path);
+  } catch (const InputError& e) {  // missing (a crash between generations) or damaged
+    std::error_code ec;
+    const std::string previous = previous_checkpoint_path();
+    if (!fs::exists(previous, ec)) throw;
+    if (fallback)
+      *fallback = std::string(e.what()) + "; continuing from the previous checkpoint " + previous +
+                  " and the journal";
+    path = previous;
+    ck = sched::read_checkpoint(path);
+  }
   if (ck.fingerprint != fingerprint_)
-    throw InputError(checkpoint_path() + ": cannot resume, the run differs: " +
+    throw InputError(path + ": cannot resume, the run differs: " +
                      first_difference(ck.fingerprint, fingerprint_));
   if (ck.tallies.size() != specs_.size())
-    throw InputError(checkpoint_path() + ": cannot resume, the simulation's tallies differ");
+    throw InputError(path + ": cannot resume, the simulation's tallies differ");
   for (std::size_t k = 0; k < specs_.size(); ++k)
     if (ck.tallies[k].size() != specs_[k].length)
-      throw InputError(checkpoint_path() + ": cannot resume, tally " + specs_[k].name +
-                       " changed length");
+      throw InputError(path + ": cannot resume, tally " + specs_[k].name + " changed length");
   return ck;
 }
 
 void RunPersistence::check_resumable() const {
-  std::error_code ec;
-  if (fs::exists(checkpoint_path(), ec)) read_matching_checkpoint();
+  if (have_checkpoint()) read_matching_checkpoint(nullptr);
 }
 
 std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
@@ -133,8 +154,8 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   sched::Checkpoint ck;
   ck.fingerprint = fingerprint_;
   ck.tallies = zero_tallies();
-  const bool have_ckpt = fs::exists(checkpoint_path(), ec);
-  if (have_ckpt) ck = read_matching_checkpoint();
+  const bool have_ckpt = have_checkpoint();
+  if (have_ckpt) ck = read_matching_checkpoint(&fallback_);
   // The new journal holds exactly the restored results; this run appends to it.
   auto next = std::make_unique<sched::JournalWriter>(journal_path() + ".new", fingerprint_,
                                                      static_cast<std::uint32_t>(n_obs_));
@@ -148,6 +169,9 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   m.set_next_batch_id(restored.contents.max_batch_id + 1);
   m.end_restore();
 
+  // The previous generation counts offsets in the journal being replaced: it goes first, and the
+  // checkpoint below replaces the current one instead of becoming the previous one.
+  fs::remove(previous_checkpoint_path(), ec);
   next->rename_to(journal_path());
   journal_ = std::move(next);
   if (!specs_.empty()) base_ = ck.tallies;
@@ -155,7 +179,7 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   ck.fingerprint = fingerprint_;
   ck.journal_offset = journal_->offset();
   ck.horizon = m.horizon();
-  write(std::move(ck));  // at once: the crash counts must survive another crash
+  write(std::move(ck), /*keep_previous=*/false);  // at once: crash counts must survive a crash
   std::ostringstream s;
   s << "resumed (run " << ck_.runs << "): " << restored.tasks << " tasks restored";
   if (!in_flight.empty()) s << ", " << in_flight.size() << " were in flight when the last run died";
@@ -264,8 +288,15 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
   };
 }
 
-void RunPersistence::write(sched::Checkpoint ck) {
+void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
   const auto t0 = std::chrono::steady_clock::now();
+  // Two generations: the current one becomes the previous one before the new one is written, so
+  // a crash or a damaged write leaves at least one whole checkpoint (read_matching_checkpoint).
+  std::error_code ec;
+  if (keep_previous && fs::exists(checkpoint_path(), ec) &&
+      std::rename(checkpoint_path().c_str(), previous_checkpoint_path().c_str()) != 0)
+    throw SystemError(checkpoint_path() + ": cannot keep it as " + previous_checkpoint_path() +
+                      ": " + std::strerror(errno));
   sched::write_checkpoint(checkpoint_path(), ck);
   ck_ = std::move(ck);
   ck_.tallies = {};  // written; ck_ keeps the counts and positions, not a copy of the tallies
@@ -288,6 +319,7 @@ void RunPersistence::remove_files() {
   std::error_code ec;
   fs::remove(journal_path(), ec);
   fs::remove(checkpoint_path(), ec);
+  fs::remove(previous_checkpoint_path(), ec);
 }
 
 }  // namespace carlo::engine

@@ -30,6 +30,9 @@ class RunPersistence {
 
   std::string journal_path() const { return c_.output + ".journal"; }
   std::string checkpoint_path() const { return c_.output + ".ckpt"; }
+  /// The generation before the current checkpoint: where a resume continues from when the
+  /// current one is damaged or missing.
+  std::string previous_checkpoint_path() const { return c_.output + ".ckpt.prev"; }
 
   /// Before anything is overwritten: refuses (InputError naming the difference) a checkpoint of
   /// a different run.
@@ -49,6 +52,8 @@ class RunPersistence {
                         const std::vector<std::vector<std::uint64_t>>& totals);
   /// After a finished run: the journal and checkpoint are no longer needed.
   void remove_files();
+  /// After resume(): why the previous checkpoint generation was used ("" if it was not).
+  const std::string& fallback() const noexcept { return fallback_; }
   double checkpoint_seconds() const noexcept { return checkpoint_seconds_; }
   std::uint32_t checkpoints() const noexcept { return checkpoints_; }
 
@@ -66,9 +71,12 @@ class RunPersistence {
   /// Records `tasks` (task, crashes) as failed in `m` and in the new journal.
   void quarantine(sched::Master& m, sched::JournalWriter& next,
                   const std::vector<std::pair<std::uint64_t, std::uint32_t>>& tasks) const;
-  void write(sched::Checkpoint ck);
+  void write(sched::Checkpoint ck, bool keep_previous = true);
+  bool have_checkpoint() const;
   std::vector<std::vector<std::uint64_t>> zero_tallies() const;
-  sched::Checkpoint read_matching_checkpoint() const;
+  /// The current checkpoint, or the previous generation if the current one is missing or
+  /// damaged (then `fallback`, if given, says so). Refuses a checkpoint of another run.
+  sched::Checkpoint read_matching_checkpoint(std::string* fallback) const;
   const RunConfig& c_;
   std::string fingerprint_;
   std::size_t n_obs_;
@@ -79,6 +87,7 @@ class RunPersistence {
   std::uint64_t pending_offset_ = 0, pending_horizon_ = 0;
   double checkpoint_seconds_ = 0;
   std::uint32_t checkpoints_ = 0;
+  std::string fallback_;
 };
 
 }  // namespace carlo::engine

@@ -254,6 +254,8 @@ class RunEngine {
       else persist_->start_fresh();
       resolved_before_ = master_->tasks_done() + master_->tasks_failed();
     });
+    if (root_ && !persist_->fallback().empty() && observer_.warning)
+      observer_.warning(persist_->fallback());
     if (!resumed.empty() && observer_.note) observer_.note(resumed);
   }
 

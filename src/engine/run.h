@@ -27,6 +27,8 @@ struct RunProgress {
 struct RunObserver {
   /// One-line notes (e.g. what --resume restored).
   std::function<void(const std::string&)> note;
+  /// One-line warnings, worth printing even when notes are not (a damaged checkpoint).
+  std::function<void(const std::string&)> warning;
   /// About every 100 ms while tasks run.
   std::function<void(const RunProgress&)> progress;
   /// Set (e.g. by a signal handler) to stop handing out work, checkpoint and end with exit 3.

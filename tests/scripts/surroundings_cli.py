@@ -5,6 +5,7 @@ damaged checkpoint gets in the way.
 Usage: surroundings_cli.py CASE. Environment: CARLO_BIN.
 """
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,8 +24,8 @@ def check(cond, msg):
         sys.exit("FAIL: " + msg)
 
 
-def mpirun(ranks, args):
-    return ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO, "run", "--quiet"] + args
+def mpirun(ranks, args, quiet=True):
+    return ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO, "run"] + (["--quiet"] if quiet else []) + args
 
 
 def same_results(a, b):
@@ -61,6 +62,36 @@ def second_run_refused():
     first.wait(timeout=300)
     check(first.returncode == 2, f"first run: exit {first.returncode}: {first.stderr.read()}")
     check(not os.path.exists(out + ".lock"), "the lock file goes with the run")
+    same_results(ref, out)
+
+
+def damaged_checkpoint_falls_back():
+    """A damaged latest checkpoint: --resume continues from the previous generation and the
+    journal, says so in one line, and ends identical to an uninterrupted run."""
+    d = tempfile.mkdtemp(prefix="carlo-ckpt-")
+    ref, out = os.path.join(d, "ref.h5"), os.path.join(d, "r.h5")
+    p = subprocess.run(mpirun(2, ARGS + ["-o", ref]), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 2, f"reference run: exit {p.returncode}: {p.stderr}")
+    run = mpirun(2, ARGS + ["--sleep-ms", "20", "--checkpoint-every", "0.2", "-o", out])
+    first = subprocess.Popen(run, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not os.path.exists(out + ".ckpt.prev") and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    first.send_signal(signal.SIGUSR1)  # mpiexec forwards it: a checkpoint, exit 3
+    first.wait(timeout=120)
+    check(first.returncode == 3, f"interrupted run: exit {first.returncode}: {first.stderr.read()}")
+    check(os.path.exists(out + ".ckpt") and os.path.exists(out + ".ckpt.prev"), "two generations")
+    with open(out + ".ckpt", "r+b") as f:  # damage the latest: its checksum no longer matches
+        f.seek(os.path.getsize(out + ".ckpt") // 2)
+        f.write(b"\xff" * 16)
+    p = subprocess.run(run + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("carlo")]
+    check(p.returncode == 2, f"resume: exit {p.returncode}: {p.stderr}")
+    check(any(out + ".ckpt" in l and "previous checkpoint " + out + ".ckpt.prev" in l for l in lines),
+          f"one line says the latest is damaged and the previous one is used: {lines}")
+    for f in (out + ".ckpt", out + ".ckpt.prev", out + ".journal"):
+        check(not os.path.exists(f), f"{f} removed after the finished run")
     same_results(ref, out)
 
 
