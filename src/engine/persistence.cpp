@@ -290,14 +290,20 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
 
 void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
   const auto t0 = std::chrono::steady_clock::now();
-  // Two generations: the current one becomes the previous one before the new one is written, so
-  // a crash or a damaged write leaves at least one whole checkpoint (read_matching_checkpoint).
+  // Two generations. The new checkpoint is written whole beside the current one first (a full
+  // disk fails here and changes nothing); then the current one becomes the previous one and the
+  // new one the current one. A crash between the two renames leaves the previous generation,
+  // which read_matching_checkpoint falls back to.
+  const std::string next = checkpoint_path() + ".next";
+  sched::write_checkpoint(next, ck);
   std::error_code ec;
   if (keep_previous && fs::exists(checkpoint_path(), ec) &&
       std::rename(checkpoint_path().c_str(), previous_checkpoint_path().c_str()) != 0)
     throw SystemError(checkpoint_path() + ": cannot keep it as " + previous_checkpoint_path() +
                       ": " + std::strerror(errno));
-  sched::write_checkpoint(checkpoint_path(), ck);
+  if (std::rename(next.c_str(), checkpoint_path().c_str()) != 0)
+    throw SystemError(next + ": cannot rename to " + checkpoint_path() + ": " +
+                      std::strerror(errno));
   ck_ = std::move(ck);
   ck_.tallies = {};  // written; ck_ keeps the counts and positions, not a copy of the tallies
   checkpoint_seconds_ += seconds_since(t0);
@@ -320,6 +326,7 @@ void RunPersistence::remove_files() {
   fs::remove(journal_path(), ec);
   fs::remove(checkpoint_path(), ec);
   fs::remove(previous_checkpoint_path(), ec);
+  fs::remove(checkpoint_path() + ".next", ec);
 }
 
 }  // namespace carlo::engine

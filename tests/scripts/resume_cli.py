@@ -48,6 +48,25 @@ def reference(d):
     return ref
 
 
+def lock_holder(out):
+    try:
+        with open(out + ".lock") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def started(out, proc, settle, before=""):
+    """Waits until this run holds its output's lock (rank 0 wrote its pid there; the signal
+    handlers are in place by then) and `settle` seconds more: on a loaded machine a fixed delay
+    from the launch may still be inside mpiexec's start-up. `before`: the lock file's text left
+    by an earlier, killed run."""
+    deadline = time.time() + 120
+    while lock_holder(out) in ("", before) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(settle)
+
+
 def kill_job(proc):
     """kill -9 the whole job: mpiexec and every rank, as a node failure or scancel would."""
     subprocess.run(["pkill", "-KILL", "-f", f"^{CARLO} run"], check=False)
@@ -64,10 +83,12 @@ def kill9_resume_identical():
     kills = 0
     for attempt in range(12):
         ranks = rng.choice([1, 2, 3, 4])
+        before = lock_holder(out)
         proc = subprocess.Popen(mpirun(ranks, ARGS + ["--sleep-ms", "8", "-o", out, "--resume"]), env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            proc.wait(timeout=rng.uniform(0.6, 2.0))
+            started(out, proc, 0, before)
+            proc.wait(timeout=rng.uniform(0.1, 1.5))
         except subprocess.TimeoutExpired:
             kill_job(proc)
             kills += 1
@@ -94,7 +115,7 @@ def signals_exit_3():
     # SIGUSR1 to mpiexec is forwarded to the ranks: checkpoint, exit 3, file says partial.
     proc = subprocess.Popen(mpirun(3, ARGS + ["--sleep-ms", "10", "-o", out]), env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    started(out, proc, 0.8)
     proc.send_signal(signal.SIGUSR1)
     proc.wait(timeout=60)
     check(proc.returncode == 3, f"SIGUSR1: exit {proc.returncode}, expected 3")
@@ -107,7 +128,7 @@ def signals_exit_3():
     # SIGTERM to every rank (as srun or scancel do): exit 3 again, after resuming.
     proc = subprocess.Popen(mpirun(2, ARGS + ["--sleep-ms", "10", "-o", out, "--resume"]), env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    started(out, proc, 0.8)
     subprocess.run(["pkill", "-TERM", "-f", f"^{CARLO} run"], check=False)  # the ranks, not mpiexec
     proc.wait(timeout=60)
     check(proc.returncode == 3, f"SIGTERM to the ranks: exit {proc.returncode}, expected 3")
@@ -144,7 +165,7 @@ def resume_refusals():
     out = os.path.join(d, "r.h5")
     proc = subprocess.Popen(mpirun(2, ARGS + ["--sleep-ms", "10", "-o", out]), env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.2)
+    started(out, proc, 0.8)
     proc.send_signal(signal.SIGUSR1)
     proc.wait(timeout=60)
     check(proc.returncode == 3, "interrupted")
