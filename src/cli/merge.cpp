@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -27,6 +28,16 @@ constexpr const char* kMergeUsage =
     "--data, --tasks, --seed and simulation options; ranges that cover 0..T-1 exactly once) into\n"
     "the file a single run over all tasks writes: observations, tallies, task status, failures\n"
     "and summaries bitwise identical. Nothing is written if any check fails.\n";
+
+/// Recorded options the parts of a split run must agree on: all but those that cannot change an
+/// observation, tally or failure (max-retries and task-timeout only matter when a task fails or
+/// hangs; plugin is where the library was, its plugin-checksum must agree). Stands in until the
+/// engine's option table says which options are free.
+bool must_agree(std::string_view name) {
+  return !(name == "task-range" || name == "batch" || name == "max-retries" ||
+           name == "task-timeout" || name == "share" || name == "check-every" || name == "ranks" ||
+           name == "plugin");
+}
 
 }  // namespace
 
@@ -46,7 +57,7 @@ int cmd_merge(const Args& args) {
   if (output.empty())
     throw InputError("no output file given (usage: carlo merge PART.h5... -o ALL.h5)");
 
-  const auto s = io::merge_results(parts, output, vm.count("force") > 0);
+  const auto s = io::merge_results(parts, output, vm.count("force") > 0, must_agree);
   std::printf("merged %zu part%s: %llu tasks (%llu done, %llu failed) -> %s\n", s.parts,
               s.parts == 1 ? "" : "s", static_cast<unsigned long long>(s.tasks),
               static_cast<unsigned long long>(s.done), static_cast<unsigned long long>(s.failed),

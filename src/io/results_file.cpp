@@ -175,6 +175,16 @@ struct ResultsWriter::Impl {
   std::uint64_t tasks = 0;
   std::uint64_t keep = UINT64_MAX;  ///< keep_prefix()
   bool finished = false;
+
+  // The steps of finish(), in order.
+  void check_finish(const std::vector<std::vector<std::uint64_t>>& tallies,
+                    const std::string& state) const;
+  void shrink_to_keep();
+  void write_status(const StatusSource& status);
+  void write_tallies(const std::vector<std::vector<std::uint64_t>>& tallies);
+  void write_failures(const std::vector<Failure>& failures);
+  void write_summaries();
+  void write_provenance(const RunMeta& meta);
 };
 
 ResultsWriter::ResultsWriter(const std::string& path, std::vector<std::string> observation_names,
@@ -259,148 +269,159 @@ void ResultsWriter::finish(const StatusSource& status,
                            const std::vector<Failure>& failures, const RunMeta& meta,
                            const std::string& state) {
   Impl& m = *impl_;
-  if (m.finished) throw std::logic_error(m.path + ": finish called twice");
-  if (state != "complete" && state != "partial")
-    throw std::invalid_argument(m.path + ": final state '" + state + "' (complete or partial)");
-  if (tallies.size() != m.tallies.size())
-    throw std::invalid_argument(m.path + ": " + std::to_string(tallies.size()) + " tallies for " +
-                                std::to_string(m.tallies.size()) + " declared");
-  for (std::size_t k = 0; k < tallies.size(); ++k)
-    if (tallies[k].size() != m.tallies[k].length)
-      throw std::invalid_argument(m.path + ":/tallies/" + m.tallies[k].name + ": " +
-                                  std::to_string(tallies[k].size()) + " bins, declared " +
-                                  std::to_string(m.tallies[k].length));
-
-  // A run stopped by a stderr target keeps exactly tasks [0, keep): the per-task datasets shrink
-  // to that prefix (chunked datasets may shrink within their maximum size).
-  if (m.keep < m.tasks) {
-    h5::ErrorSilencer quiet;
-    const hsize_t n = m.keep;
-    for (const auto& obs : m.observations)
-      h5::check(H5Dset_extent(obs, &n),
-                m.path + ":/observations: cannot shrink to " + std::to_string(n));
-    for (const char* name : {"/tasks/status", "/tasks/attempts"})
-      h5::check(H5Dset_extent(h5::open_dataset(m.file, name), &n),
-                m.path + ":" + name + ": cannot shrink");
-    h5::write_attr(m.file, "tasks_requested", m.tasks);
-    m.tasks = m.keep;
-    h5::write_attr(m.file, "tasks", m.tasks);
-  }
-
-  // Task status, in pieces. Observations of tasks that are not done become NaN, so the file
-  // never holds a value the status disowns (e.g. tasks past a stderr target, or a failed task's
-  // stale batch) and the summaries cover exactly the done tasks.
-  {
-    h5::Id status_set = h5::open_dataset(m.file, "/tasks/status");
-    h5::Id attempts_set = h5::open_dataset(m.file, "/tasks/attempts");
-    std::vector<TaskState> st(static_cast<std::size_t>(std::min(m.tasks, kPiece)));
-    std::vector<std::uint8_t> at(st.size());
-    std::vector<double> values;
-    std::uint64_t counts[3] = {0, 0, 0};
-    for (std::uint64_t first = 0; first < m.tasks; first += kPiece) {
-      const std::uint64_t n = std::min(kPiece, m.tasks - first);
-      std::fill_n(st.begin(), n, TaskState::pending);
-      std::fill_n(at.begin(), n, std::uint8_t{0});
-      status(first, n, st.data(), at.data());
-      for (std::uint64_t i = 0; i < n; ++i) {
-        const auto v = static_cast<std::uint8_t>(st[i]);
-        if (v > 2)
-          throw std::invalid_argument(m.path + ": task " + std::to_string(first + i) +
-                                      " has status " + std::to_string(v));
-        ++counts[v];
-      }
-      h5::write_1d(status_set, H5T_NATIVE_UINT8, first, n, st.data());
-      h5::write_1d(attempts_set, H5T_NATIVE_UINT8, first, n, at.data());
-      if (std::all_of(st.begin(), st.begin() + static_cast<std::ptrdiff_t>(n),
-                      [](TaskState v) { return v == TaskState::done; }))
-        continue;
-      values.resize(static_cast<std::size_t>(n));
-      for (const auto& obs : m.observations) {
-        h5::read_1d(obs, first, n, values.data());
-        bool changed = false;
-        for (std::uint64_t i = 0; i < n; ++i) {
-          if (st[i] != TaskState::done && !std::isnan(values[i])) {
-            values[i] = std::numeric_limits<double>::quiet_NaN();
-            changed = true;
-          }
-        }
-        if (changed) h5::write_1d(obs, first, n, values.data());
-      }
-    }
-    h5::write_attr(m.file, "tasks_pending", counts[0]);
-    h5::write_attr(m.file, "tasks_done", counts[1]);
-    h5::write_attr(m.file, "tasks_failed", counts[2]);
-  }
-
-  for (std::size_t k = 0; k < tallies.size(); ++k) {
-    h5::Id d = h5::open_dataset(m.file, "/tallies/" + m.tallies[k].name);
-    if (!tallies[k].empty()) h5::write_1d(d, 0, tallies[k].size(), tallies[k].data());
-  }
-
-  {
-    h5::Id g = h5::exists(m.file, "/failures") ? h5::open_group(m.file, "/failures")
-                                               : h5::create_group(m.file, "/failures");
-    std::vector<std::uint64_t> task;
-    std::vector<std::uint32_t> attempts;
-    std::vector<std::string> messages;
-    for (const auto& f : failures) {
-      task.push_back(f.task);
-      attempts.push_back(f.attempts);
-      messages.push_back(f.message);
-    }
-    h5::write_dataset(g, "task", task);
-    h5::write_dataset(g, "attempts", attempts);
-    h5::write_strings(g, "message", messages);
-    h5::write_attr(g, "count", static_cast<std::uint64_t>(failures.size()));
-  }
-
-  {
-    h5::Id summary_group = h5::open_group(m.file, "/summary");
-    std::vector<double> buffer;
-    for (std::size_t k = 0; k < m.names.size(); ++k) {
-      const Summary s =
-          detail::summarize_scan(dataset_scan(m.observations[k], m.tasks, kPiece, buffer));
-      write_summary(summary_group, m.names[k], s);
-    }
-  }
-
+  m.check_finish(tallies, state);
+  m.shrink_to_keep();
+  m.write_status(status);
+  m.write_tallies(tallies);
+  m.write_failures(failures);
+  m.write_summaries();
   // Provenance last: `state` flips only once everything else is in the file.
-  h5::write_attr(m.file, "carlo_version", meta.carlo_version);
-  h5::write_attr(m.file, "simulation", meta.simulation);
-  h5::write_attr(m.file, "seed", meta.seed);
-  h5::write_attr(m.file, "data_path", meta.data_path);
-  h5::write_attr(m.file, "data_size", meta.data_size);
-  h5::write_attr(m.file, "data_mtime", meta.data_mtime);
-  h5::write_attr(m.file, "data_checksum", meta.data_checksum);
-  h5::write_attr(m.file, "ranks", static_cast<std::int64_t>(meta.ranks));
-  h5::write_attr(m.file, "nodes", static_cast<std::int64_t>(meta.nodes));
-  h5::write_attr(m.file, "start_time", meta.start_time);
-  h5::write_attr(m.file, "end_time", meta.end_time);
-  h5::write_attr(m.file, "wall_seconds", meta.wall_seconds);
-  h5::write_attr(m.file, "tasks_per_second", meta.tasks_per_second);
-  for (const auto& [name, value] : meta.metrics) h5::write_attr(m.file, name, value);
-  h5::write_attr(m.file, "options", options_text(meta));
-  {
-    h5::Id g = h5::exists(m.file, "/options") ? h5::open_group(m.file, "/options")
-                                              : create_ordered_group(m.file, "options");
-    for (const auto& [name, value] : meta.options) h5::write_attr(g, name, value);
-  }
+  m.write_provenance(meta);
   h5::write_attr(m.file, "state", state);
   h5::ErrorSilencer quiet;
   h5::check(H5Fflush(m.file, H5F_SCOPE_GLOBAL), m.path + ": cannot flush");
   m.finished = true;
 }
 
+void ResultsWriter::Impl::check_finish(const std::vector<std::vector<std::uint64_t>>& counts,
+                                       const std::string& state) const {
+  if (finished) throw std::logic_error(path + ": finish called twice");
+  if (state != "complete" && state != "partial")
+    throw std::invalid_argument(path + ": final state '" + state + "' (complete or partial)");
+  if (counts.size() != tallies.size())
+    throw std::invalid_argument(path + ": " + std::to_string(counts.size()) + " tallies for " +
+                                std::to_string(tallies.size()) + " declared");
+  for (std::size_t k = 0; k < counts.size(); ++k)
+    if (counts[k].size() != tallies[k].length)
+      throw std::invalid_argument(path + ":/tallies/" + tallies[k].name + ": " +
+                                  std::to_string(counts[k].size()) + " bins, declared " +
+                                  std::to_string(tallies[k].length));
+}
+
+// A run stopped by a stderr target keeps exactly tasks [0, keep): the per-task datasets shrink
+// to that prefix (chunked datasets may shrink within their maximum size).
+void ResultsWriter::Impl::shrink_to_keep() {
+  if (keep >= tasks) return;
+  h5::ErrorSilencer quiet;
+  const hsize_t n = keep;
+  for (const auto& obs : observations)
+    h5::check(H5Dset_extent(obs, &n),
+              path + ":/observations: cannot shrink to " + std::to_string(n));
+  for (const char* name : {"/tasks/status", "/tasks/attempts"})
+    h5::check(H5Dset_extent(h5::open_dataset(file, name), &n),
+              path + ":" + name + ": cannot shrink");
+  h5::write_attr(file, "tasks_requested", tasks);
+  tasks = keep;
+  h5::write_attr(file, "tasks", tasks);
+}
+
+// Task status, in pieces. Observations of tasks that are not done become NaN, so the file never
+// holds a value the status disowns (e.g. tasks past a stderr target, or a failed task's stale
+// batch) and the summaries cover exactly the done tasks.
+void ResultsWriter::Impl::write_status(const StatusSource& status) {
+  h5::Id status_set = h5::open_dataset(file, "/tasks/status");
+  h5::Id attempts_set = h5::open_dataset(file, "/tasks/attempts");
+  std::vector<TaskState> st(static_cast<std::size_t>(std::min(tasks, kPiece)));
+  std::vector<std::uint8_t> at(st.size());
+  std::vector<double> values;
+  std::uint64_t counts[3] = {0, 0, 0};
+  for (std::uint64_t first = 0; first < tasks; first += kPiece) {
+    const std::uint64_t n = std::min(kPiece, tasks - first);
+    std::fill_n(st.begin(), n, TaskState::pending);
+    std::fill_n(at.begin(), n, std::uint8_t{0});
+    status(first, n, st.data(), at.data());
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const auto v = static_cast<std::uint8_t>(st[i]);
+      if (v > 2)
+        throw std::invalid_argument(path + ": task " + std::to_string(first + i) + " has status " +
+                                    std::to_string(v));
+      ++counts[v];
+    }
+    h5::write_1d(status_set, H5T_NATIVE_UINT8, first, n, st.data());
+    h5::write_1d(attempts_set, H5T_NATIVE_UINT8, first, n, at.data());
+    if (std::all_of(st.begin(), st.begin() + static_cast<std::ptrdiff_t>(n),
+                    [](TaskState v) { return v == TaskState::done; }))
+      continue;
+    values.resize(static_cast<std::size_t>(n));
+    for (const auto& obs : observations) {
+      h5::read_1d(obs, first, n, values.data());
+      bool changed = false;
+      for (std::uint64_t i = 0; i < n; ++i) {
+        if (st[i] != TaskState::done && !std::isnan(values[i])) {
+          values[i] = std::numeric_limits<double>::quiet_NaN();
+          changed = true;
+        }
+      }
+      if (changed) h5::write_1d(obs, first, n, values.data());
+    }
+  }
+  h5::write_attr(file, "tasks_pending", counts[0]);
+  h5::write_attr(file, "tasks_done", counts[1]);
+  h5::write_attr(file, "tasks_failed", counts[2]);
+}
+
+void ResultsWriter::Impl::write_tallies(const std::vector<std::vector<std::uint64_t>>& counts) {
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    h5::Id d = h5::open_dataset(file, "/tallies/" + tallies[k].name);
+    if (!counts[k].empty()) h5::write_1d(d, 0, counts[k].size(), counts[k].data());
+  }
+}
+
+void ResultsWriter::Impl::write_failures(const std::vector<Failure>& failures) {
+  h5::Id g = h5::exists(file, "/failures") ? h5::open_group(file, "/failures")
+                                           : h5::create_group(file, "/failures");
+  std::vector<std::uint64_t> task;
+  std::vector<std::uint32_t> attempts;
+  std::vector<std::string> messages;
+  for (const auto& f : failures) {
+    task.push_back(f.task);
+    attempts.push_back(f.attempts);
+    messages.push_back(f.message);
+  }
+  h5::write_dataset(g, "task", task);
+  h5::write_dataset(g, "attempts", attempts);
+  h5::write_strings(g, "message", messages);
+  h5::write_attr(g, "count", static_cast<std::uint64_t>(failures.size()));
+}
+
+void ResultsWriter::Impl::write_summaries() {
+  h5::Id summary_group = h5::open_group(file, "/summary");
+  std::vector<double> buffer;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const Summary s = detail::summarize_scan(dataset_scan(observations[k], tasks, kPiece, buffer));
+    write_summary(summary_group, names[k], s);
+  }
+}
+
+void ResultsWriter::Impl::write_provenance(const RunMeta& meta) {
+  h5::write_attr(file, "carlo_version", meta.carlo_version);
+  h5::write_attr(file, "simulation", meta.simulation);
+  h5::write_attr(file, "seed", meta.seed);
+  h5::write_attr(file, "data_path", meta.data_path);
+  h5::write_attr(file, "data_size", meta.data_size);
+  h5::write_attr(file, "data_mtime", meta.data_mtime);
+  h5::write_attr(file, "data_checksum", meta.data_checksum);
+  h5::write_attr(file, "ranks", static_cast<std::int64_t>(meta.ranks));
+  h5::write_attr(file, "nodes", static_cast<std::int64_t>(meta.nodes));
+  h5::write_attr(file, "start_time", meta.start_time);
+  h5::write_attr(file, "end_time", meta.end_time);
+  h5::write_attr(file, "wall_seconds", meta.wall_seconds);
+  h5::write_attr(file, "tasks_per_second", meta.tasks_per_second);
+  for (const auto& [name, value] : meta.metrics) h5::write_attr(file, name, value);
+  h5::write_attr(file, "options", options_text(meta));
+  h5::Id g = h5::exists(file, "/options") ? h5::open_group(file, "/options")
+                                          : create_ordered_group(file, "options");
+  for (const auto& [name, value] : meta.options) h5::write_attr(g, name, value);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Readers
 // ---------------------------------------------------------------------------------------------
 
-ResultsInfo read_results_info(const std::string& path) {
-  h5::Id file = open_results(path);
-  ResultsInfo info;
-  info.path = path;
-  info.state = *h5::read_attr_string(file, "state");
-  RunMeta& meta = info.meta;
+namespace {
+
+RunMeta read_meta(hid_t file) {
+  RunMeta meta;
   meta.carlo_version = h5::read_attr_string(file, "carlo_version").value_or("");
   meta.simulation = h5::read_attr_string(file, "simulation").value_or("");
   meta.seed = h5::read_attr_uint(file, "seed").value_or(0);
@@ -423,16 +444,16 @@ ResultsInfo read_results_info(const std::string& path) {
     for (const auto& name : attr_names(g))
       meta.options.emplace_back(name, h5::read_attr_string(g, name).value_or(""));
   }
+  return meta;
+}
 
-  if (h5::object_type(file, "/observations") == H5O_TYPE_GROUP)
-    info.observation_names = link_names(h5::open_group(file, "/observations"));
-  bool all_summaries = !info.observation_names.empty();
-  for (const auto& name : info.observation_names) {
+/// The stored summary of every observation, in order; empty unless all of them have one.
+std::vector<Summary> read_summaries(hid_t file, const std::string& path,
+                                    const std::vector<std::string>& observation_names) {
+  std::vector<Summary> out;
+  for (const auto& name : observation_names) {
     const std::string object = "/summary/" + name;
-    if (h5::object_type(file, object) != H5O_TYPE_GROUP) {
-      all_summaries = false;
-      break;
-    }
+    if (h5::object_type(file, object) != H5O_TYPE_GROUP) return {};
     h5::Id g = h5::open_group(file, object);
     const auto num = [&](const char* attr) {
       const auto v = h5::read_attr_double(g, attr);
@@ -449,10 +470,51 @@ ResultsInfo read_results_info(const std::string& path) {
     s.p2_5 = num("p2.5");
     s.p50 = num("p50");
     s.p97_5 = num("p97.5");
-    info.summaries.push_back(s);
+    out.push_back(s);
   }
-  if (!all_summaries) info.summaries.clear();
+  return out;
+}
 
+/// Counts /tasks/status into info.pending, done and failed, in pieces.
+void count_status(hid_t file, const std::string& path, ResultsInfo& info) {
+  h5::Id d = open_member(file, path, "tasks", "status", "dataset");
+  const std::uint64_t n = h5::length_1d(d, path + ":/tasks/status");
+  std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min(n, kPiece)));
+  for (std::uint64_t first = 0; first < n; first += kPiece) {
+    const std::uint64_t len = std::min(kPiece, n - first);
+    h5::read_1d(d, H5T_NATIVE_UINT8, first, len, buf.data(), h5::Blame::input);
+    for (std::uint64_t i = 0; i < len; ++i) {
+      if (buf[i] == 1) ++info.done;
+      else if (buf[i] == 2) ++info.failed;
+      else ++info.pending;
+    }
+  }
+}
+
+std::vector<Failure> read_failures(hid_t file, const std::string& path) {
+  std::vector<Failure> out;
+  if (h5::object_type(file, "/failures") != H5O_TYPE_GROUP) return out;
+  h5::Id g = h5::open_group(file, "/failures");
+  const auto task = h5::read_dataset<std::uint64_t>(g, "task");
+  const auto attempts = h5::read_dataset<std::uint32_t>(g, "attempts");
+  const auto messages = h5::read_strings(g, "message");
+  if (attempts.size() != task.size() || messages.size() != task.size())
+    throw InputError(path + ":/failures: task, attempts and message differ in length");
+  for (std::size_t i = 0; i < task.size(); ++i) out.push_back({task[i], attempts[i], messages[i]});
+  return out;
+}
+
+}  // namespace
+
+ResultsInfo read_results_info(const std::string& path) {
+  h5::Id file = open_results(path);
+  ResultsInfo info;
+  info.path = path;
+  info.state = *h5::read_attr_string(file, "state");
+  info.meta = read_meta(file);
+  if (h5::object_type(file, "/observations") == H5O_TYPE_GROUP)
+    info.observation_names = link_names(h5::open_group(file, "/observations"));
+  info.summaries = read_summaries(file, path, info.observation_names);
   if (h5::object_type(file, "/tallies") == H5O_TYPE_GROUP) {
     h5::Id g = h5::open_group(file, "/tallies");
     for (const auto& name : link_names(g)) {
@@ -460,32 +522,8 @@ ResultsInfo read_results_info(const std::string& path) {
       info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name)});
     }
   }
-
-  {
-    h5::Id d = open_member(file, path, "tasks", "status", "dataset");
-    const std::uint64_t n = h5::length_1d(d, path + ":/tasks/status");
-    std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min(n, kPiece)));
-    for (std::uint64_t first = 0; first < n; first += kPiece) {
-      const std::uint64_t len = std::min(kPiece, n - first);
-      h5::read_1d(d, H5T_NATIVE_UINT8, first, len, buf.data(), h5::Blame::input);
-      for (std::uint64_t i = 0; i < len; ++i) {
-        if (buf[i] == 1) ++info.done;
-        else if (buf[i] == 2) ++info.failed;
-        else ++info.pending;
-      }
-    }
-  }
-
-  if (h5::object_type(file, "/failures") == H5O_TYPE_GROUP) {
-    h5::Id g = h5::open_group(file, "/failures");
-    const auto task = h5::read_dataset<std::uint64_t>(g, "task");
-    const auto attempts = h5::read_dataset<std::uint32_t>(g, "attempts");
-    const auto messages = h5::read_strings(g, "message");
-    if (attempts.size() != task.size() || messages.size() != task.size())
-      throw InputError(path + ":/failures: task, attempts and message differ in length");
-    for (std::size_t i = 0; i < task.size(); ++i)
-      info.failures.push_back({task[i], attempts[i], messages[i]});
-  }
+  count_status(file, path, info);
+  info.failures = read_failures(file, path);
   return info;
 }
 

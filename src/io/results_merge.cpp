@@ -32,14 +32,6 @@ namespace {
 /// Tasks copied or checked at a time: 8 MiB per observation.
 constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
 
-/// Options that do not change any observation, tally or failure: the parts may differ in them.
-/// (max-retries and task-timeout only matter when a task fails or hangs; see docs/split-merge.md.)
-bool free_option(const std::string& name) {
-  return name == "task-range" || name == "batch" || name == "max-retries" ||
-         name == "task-timeout" || name == "share" || name == "check-every" || name == "ranks" ||
-         name == "plugin";  // where the library was; its plugin-checksum must agree
-}
-
 struct Part {
   std::string path;
   ResultsInfo info;
@@ -101,10 +93,11 @@ Part read_part(const std::string& path) {
 }
 
 /// Everything that must be equal across parts, name -> value, in a stable order.
-std::vector<std::pair<std::string, std::string>> identity(const Part& p) {
+std::vector<std::pair<std::string, std::string>> identity(const Part& p,
+                                                          const MustAgree& must_agree) {
   std::vector<std::pair<std::string, std::string>> id;
   for (const auto& [k, v] : p.info.meta.options)
-    if (!free_option(k)) id.emplace_back(k, v);
+    if (!must_agree || must_agree(k)) id.emplace_back(k, v);
   id.emplace_back("carlo_version", p.info.meta.carlo_version);
   id.emplace_back("data fingerprint", p.info.meta.data_checksum);
   std::string names;
@@ -123,12 +116,12 @@ std::string shown(const std::optional<std::string>& v) {
 }
 
 /// InputError naming the first parameter in which `p` differs from `ref`.
-void check_same_run(const Part& ref, const Part& p) {
+void check_same_run(const Part& ref, const Part& p, const MustAgree& must_agree) {
   if (p.info.meta.tasks != ref.info.meta.tasks)
     throw InputError(p.path + ": tasks " + std::to_string(p.info.meta.tasks) + " differs from " +
                      ref.path + ": tasks " + std::to_string(ref.info.meta.tasks));
-  const auto a = identity(ref);
-  const auto b = identity(p);
+  const auto a = identity(ref, must_agree);
+  const auto b = identity(p, must_agree);
   const auto find = [](const auto& id, const std::string& name) -> std::optional<std::string> {
     for (const auto& [k, v] : id)
       if (k == name) return v;
@@ -352,7 +345,7 @@ std::string temp_name(const std::string& output) {
 }  // namespace
 
 MergeSummary merge_results(const std::vector<std::string>& parts, const std::string& output,
-                           bool overwrite) {
+                           bool overwrite, const MustAgree& must_agree) {
   if (parts.empty()) throw InputError("no part files given");
   if (output.empty()) throw InputError("no output file given (-o ALL.h5)");
   std::error_code ec;
@@ -371,7 +364,7 @@ MergeSummary merge_results(const std::vector<std::string>& parts, const std::str
   std::vector<Part> all;
   all.reserve(parts.size());
   for (const auto& path : parts) all.push_back(read_part(path));
-  for (std::size_t i = 1; i < all.size(); ++i) check_same_run(all.front(), all[i]);
+  for (std::size_t i = 1; i < all.size(); ++i) check_same_run(all.front(), all[i], must_agree);
   std::vector<const Part*> sorted;
   for (const auto& p : all) sorted.push_back(&p);
   std::stable_sort(sorted.begin(), sorted.end(),

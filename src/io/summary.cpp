@@ -231,42 +231,56 @@ class RadixSelector {
 
 }  // namespace
 
-Summary summarize_scan(const Scan& scan, std::uint64_t memory_keys) {
-  // Scan 1: count, sum, extremes, the top-digit histogram, and the keys while they fit.
+namespace {
+
+/// What the first scan learns: count, sum, extremes, the top-digit histogram, and the keys while
+/// they fit in `memory_keys`.
+struct FirstScan {
   std::uint64_t count = 0;
   CompensatedSum sum;
   std::uint64_t min_key = std::numeric_limits<std::uint64_t>::max(), max_key = 0;
-  std::vector<std::uint64_t> root_hist(kBins, 0);
-  std::vector<std::uint64_t> keys;
+  std::vector<std::uint64_t> root_hist = std::vector<std::uint64_t>(kBins, 0);
+  std::vector<std::uint64_t> keys;  ///< in task order; emptied once they do not fit
   bool keys_fit = true;
+};
+
+FirstScan first_scan(const Scan& scan, std::uint64_t memory_keys) {
+  FirstScan f;
   scan([&](std::span<const double> values) {
     for (const double x : values) {
       if (std::isnan(x)) continue;
-      ++count;
-      sum.add(x);
+      ++f.count;
+      f.sum.add(x);
       const std::uint64_t k = order_key(x);
-      min_key = std::min(min_key, k);
-      max_key = std::max(max_key, k);
-      ++root_hist[k >> (64 - kDigitBits)];
-      if (!keys_fit) continue;
-      if (keys.size() < memory_keys) {
-        keys.push_back(k);
+      f.min_key = std::min(f.min_key, k);
+      f.max_key = std::max(f.max_key, k);
+      ++f.root_hist[k >> (64 - kDigitBits)];
+      if (!f.keys_fit) continue;
+      if (f.keys.size() < memory_keys) {
+        f.keys.push_back(k);
       } else {
-        keys_fit = false;
-        std::vector<std::uint64_t>().swap(keys);
+        f.keys_fit = false;
+        std::vector<std::uint64_t>().swap(f.keys);
       }
     }
   });
+  return f;
+}
 
+}  // namespace
+
+Summary summarize_scan(const Scan& scan, std::uint64_t memory_keys) {
+  FirstScan first = first_scan(scan, memory_keys);
+  const std::uint64_t count = first.count;
   Summary s;
   s.count = count;
   if (count == 0) {
     s.mean = s.sd = s.stderr_ = s.min = s.max = s.p2_5 = s.p50 = s.p97_5 = kNaN;
     return s;
   }
-  s.mean = sum.value() / static_cast<double>(count);
-  s.min = from_order_key(min_key);
-  s.max = from_order_key(max_key);
+  s.mean = first.sum.value() / static_cast<double>(count);
+  s.min = from_order_key(first.min_key);
+  s.max = from_order_key(first.max_key);
 
   std::array<Position, kQuantiles.size()> positions;
   std::vector<std::uint64_t> ranks;
@@ -285,11 +299,11 @@ Summary summarize_scan(const Scan& scan, std::uint64_t memory_keys) {
     const double d = x - s.mean;
     squares.add(d * d);
   };
-  if (keys_fit) {
-    for (const std::uint64_t k : keys) add_square(from_order_key(k));
-    select_in_memory(keys, ranks, selected);
+  if (first.keys_fit) {
+    for (const std::uint64_t k : first.keys) add_square(from_order_key(k));
+    select_in_memory(first.keys, ranks, selected);
   } else {
-    RadixSelector selector(root_hist, ranks, memory_keys);
+    RadixSelector selector(first.root_hist, ranks, memory_keys);
     scan([&](std::span<const double> values) {
       for (const double x : values)
         if (!std::isnan(x)) add_square(x);

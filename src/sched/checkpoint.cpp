@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 namespace carlo::sched {
@@ -119,6 +120,53 @@ void JournalWriter::rename_to(const std::string& path) {
   path_ = path;
 }
 
+namespace {
+
+/// The next record of a journal, or nullopt at its end or at a torn or garbled record (everything
+/// before it stands).
+std::optional<std::pair<std::uint32_t, std::vector<std::byte>>> read_record(std::istream& in) {
+  std::uint32_t magic = 0, type = 0;
+  std::uint64_t len = 0;
+  if (!in.read(reinterpret_cast<char*>(&magic), 4) || !in.read(reinterpret_cast<char*>(&type), 4) ||
+      !in.read(reinterpret_cast<char*>(&len), 8))
+    return std::nullopt;
+  if (magic != kRecordMagic || len > (std::uint64_t{1} << 40)) return std::nullopt;
+  std::vector<std::byte> payload(static_cast<std::size_t>(len));
+  std::uint64_t sum = 0;
+  if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
+      !in.read(reinterpret_cast<char*>(&sum), 8) || sum != fnv1a(payload))
+    return std::nullopt;
+  return std::make_pair(type, std::move(payload));
+}
+
+/// The rest of an `accepted` record after worker and batch id (JournalWriter::result).
+void read_accepted(ByteReader& r, JournalResult& res) {
+  res.batch_end = r.get<std::uint64_t>();
+  const auto np = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < np; ++i) {
+    JournalResult::Piece p;
+    p.first = r.get<std::uint64_t>();
+    p.count = r.get<std::uint64_t>();
+    p.values = r.get_array<double>();
+    res.pieces.push_back(std::move(p));
+  }
+  const auto na = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < na; ++i) {
+    const auto t = r.get<std::uint64_t>();
+    res.attempts.emplace_back(t, r.get<std::uint32_t>());
+  }
+  const auto nf = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < nf; ++i) {
+    JournalResult::Fail f;
+    f.task = r.get<std::uint64_t>();
+    f.attempts = r.get<std::uint32_t>();
+    f.message = r.get_string();
+    res.failures.push_back(std::move(f));
+  }
+}
+
+}  // namespace
+
 JournalContents read_journal(
     const std::string& path,
     const std::function<void(const JournalResult&, std::uint64_t)>& on_result) {
@@ -128,19 +176,9 @@ JournalContents read_journal(
   std::map<int, std::deque<Batch>> held;
   std::uint64_t offset = 0;
   bool first = true;
-  while (true) {
-    std::uint32_t magic = 0, type = 0;
-    std::uint64_t len = 0;
-    if (!in.read(reinterpret_cast<char*>(&magic), 4) ||
-        !in.read(reinterpret_cast<char*>(&type), 4) || !in.read(reinterpret_cast<char*>(&len), 8))
-      break;
-    if (magic != kRecordMagic || len > (std::uint64_t{1} << 40)) break;
-    std::vector<std::byte> payload(static_cast<std::size_t>(len));
-    std::uint64_t sum = 0;
-    if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
-        !in.read(reinterpret_cast<char*>(&sum), 8) || sum != fnv1a(payload))
-      break;  // torn or garbled tail: everything before it stands
-    const std::uint64_t end = offset + 16 + len + 8;
+  while (auto rec = read_record(in)) {
+    const auto& [type, payload] = *rec;
+    const std::uint64_t end = offset + 16 + payload.size() + 8;
     ByteReader r(payload, path + ": journal record");
     if (first) {
       if (type != header) throw InputError(path + ": not a carlo journal");
@@ -164,28 +202,7 @@ JournalContents read_journal(
           std::remove_if(q.begin(), q.end(), [&](const Batch& b) { return b.id == res.batch_id; }),
           q.end());
       if (type == accepted) {
-        res.batch_end = r.get<std::uint64_t>();
-        const auto np = r.get<std::uint64_t>();
-        for (std::uint64_t i = 0; i < np; ++i) {
-          JournalResult::Piece p;
-          p.first = r.get<std::uint64_t>();
-          p.count = r.get<std::uint64_t>();
-          p.values = r.get_array<double>();
-          res.pieces.push_back(std::move(p));
-        }
-        const auto na = r.get<std::uint64_t>();
-        for (std::uint64_t i = 0; i < na; ++i) {
-          const auto t = r.get<std::uint64_t>();
-          res.attempts.emplace_back(t, r.get<std::uint32_t>());
-        }
-        const auto nf = r.get<std::uint64_t>();
-        for (std::uint64_t i = 0; i < nf; ++i) {
-          JournalResult::Fail f;
-          f.task = r.get<std::uint64_t>();
-          f.attempts = r.get<std::uint32_t>();
-          f.message = r.get_string();
-          res.failures.push_back(std::move(f));
-        }
+        read_accepted(r, res);
         if (on_result) on_result(res, end);
       }
     } else if (type == stopped) {

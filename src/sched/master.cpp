@@ -120,27 +120,11 @@ std::optional<Batch> Master::next_batch(int w, double now) {
 
 Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
   Outcome out;
-  auto& q = queue_of_.at(static_cast<std::size_t>(w));
-  auto qit = std::find(q.begin(), q.end(), r.batch_id);
-  const bool was_front = qit == q.begin();
-  if (qit != q.end()) q.erase(qit);
-  if (was_front && !q.empty() && !started_at_.count(q.front())) started_at_[q.front()] = now;
-
+  dequeue(w, r.batch_id, now);
   auto it = outstanding_.find(r.batch_id);
   if (it == outstanding_.end() || r.cancelled) {
     // A duplicate that lost the race, or a batch this worker dropped on our request.
-    if (it != outstanding_.end()) {
-      auto& h = it->second.holders;
-      h.erase(std::remove(h.begin(), h.end(), w), h.end());
-      if (h.empty()) {  // nobody computes it any more: its tasks go back in line
-        if (it->second.probation) suspect_out_ = false;
-        for (const auto& rg : it->second.batch.ranges)
-          for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
-            retry_queue_.push_front({t, rg.attempt, -1});
-        started_at_.erase(it->first);
-        outstanding_.erase(it);
-      }
-    }
+    if (it != outstanding_.end()) drop_holder(w, it);
     if (!r.cancelled) ready_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, false});
     return out;
   }
@@ -164,12 +148,49 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
   sec_per_task_ =
       measured_seconds_ / static_cast<double>(std::max<std::uint64_t>(1, measured_tasks_));
 
+  const std::vector<bool> retry_mask = resolve_tasks(w, r, o.batch, out);
+  for (const auto& rg : o.batch.ranges)
+    out.batch_end = std::max(out.batch_end, rg.first + rg.count);
+  if (cfg_.target) {
+    feed_target(r, o.batch, retry_mask);
+    held_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, out.batch_end});
+    release_acks();
+  } else {
+    ready_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, true});
+  }
+  check_finished();
+  return out;
+}
+
+void Master::dequeue(int w, std::uint64_t batch_id, double now) {
+  auto& q = queue_of_.at(static_cast<std::size_t>(w));
+  auto qit = std::find(q.begin(), q.end(), batch_id);
+  const bool was_front = qit == q.begin();
+  if (qit != q.end()) q.erase(qit);
+  // The next batch in w's queue starts computing now.
+  if (was_front && !q.empty() && !started_at_.count(q.front())) started_at_[q.front()] = now;
+}
+
+void Master::drop_holder(int w, std::map<std::uint64_t, Outstanding>::iterator it) {
+  auto& h = it->second.holders;
+  h.erase(std::remove(h.begin(), h.end(), w), h.end());
+  if (!h.empty()) return;
+  // Nobody computes it any more: its tasks go back in line.
+  if (it->second.probation) suspect_out_ = false;
+  for (const auto& rg : it->second.batch.ranges)
+    for (std::uint64_t t = rg.first; t < rg.first + rg.count; ++t)
+      retry_queue_.push_front({t, rg.attempt, -1});
+  started_at_.erase(it->first);
+  outstanding_.erase(it);
+}
+
+std::vector<bool> Master::resolve_tasks(int w, const BatchResult& r, const Batch& b, Outcome& out) {
   // Which tasks failed, and which of those get another attempt.
-  std::vector<bool> retry_mask(static_cast<std::size_t>(n), false);
+  std::vector<bool> retry_mask(static_cast<std::size_t>(b.size()), false);
   std::map<std::uint64_t, const std::string*> failed_at;
   for (const auto& f : r.failures) failed_at[f.index] = &f.message;
   std::uint64_t idx = 0;
-  for (const auto& rg : o.batch.ranges) {
+  for (const auto& rg : b.ranges) {
     std::uint64_t piece_first = rg.first, piece_offset = idx;
     auto close_piece = [&](std::uint64_t task_end) {
       if (task_end > piece_first) {
@@ -203,18 +224,7 @@ Master::Outcome Master::on_result(int w, const BatchResult& r, double now) {
     }
     close_piece(rg.first + rg.count);
   }
-
-  for (const auto& rg : o.batch.ranges)
-    out.batch_end = std::max(out.batch_end, rg.first + rg.count);
-  if (cfg_.target) {
-    feed_target(r, o.batch, retry_mask);
-    held_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, out.batch_end});
-    release_acks();
-  } else {
-    ready_acks_[static_cast<std::size_t>(w)].push_back({r.batch_id, true});
-  }
-  check_finished();
-  return out;
+  return retry_mask;
 }
 
 void Master::mark_resolved(std::uint64_t first, std::uint64_t count) {

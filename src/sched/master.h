@@ -161,6 +161,13 @@ class Master {
   };
 
   std::optional<Batch> next_batch(int w, double now);
+  /// Takes `batch_id` out of w's queue; the batch behind it starts computing at `now`.
+  void dequeue(int w, std::uint64_t batch_id, double now);
+  /// Worker w no longer computes `it`'s batch; the last holder gone, its tasks are queued again.
+  void drop_holder(int w, std::map<std::uint64_t, Outstanding>::iterator it);
+  /// Sorts an accepted batch's tasks into done, retried and finally failed; adds the resolved
+  /// pieces to `out`. Returns the mask of tasks (by position in the batch) to be retried.
+  std::vector<bool> resolve_tasks(int w, const BatchResult& r, const Batch& b, Outcome& out);
   std::uint64_t auto_batch_size(int w) const;
   void mark_resolved(std::uint64_t first, std::uint64_t count);
   void feed_target(const BatchResult& r, const Batch& b, const std::vector<bool>& retry_mask);

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <map>
 #include <stdexcept>
 
 namespace carlo::sched {
@@ -228,120 +226,141 @@ void run_worker(Channel& channel, int master_rank, TaskRunner& runner,
 }
 
 void run_worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store) {
+  Worker(channel, master_rank, runner, store).run();
+}
+
+Worker::Worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store)
+    : channel_(channel), master_rank_(master_rank), runner_(runner), store_(store),
+      backoff_(kMinWait) {
   if (store.size() != runner.tally_specs().size())
     throw std::logic_error("run_worker: the tally store does not match the simulation");
-  std::deque<Batch> queue;
-  std::map<std::uint64_t, TallyLog> pending;  // tallies of results not yet acknowledged
-  std::vector<std::uint64_t> held;  // accepted while paused for a snapshot; applied on resume
-  bool paused = false;
-  bool stop = false;
-  std::uint64_t current = 0;  // batch being computed (0: none)
-  bool cancel_current = false;
+}
 
-  auto apply_acks = [&](const std::vector<Ack>& acks) {
-    for (const auto& a : acks) {
-      auto it = pending.find(a.batch_id);
-      if (it == pending.end()) continue;
-      if (a.accepted && paused) {
-        held.push_back(a.batch_id);
-        continue;
-      }
-      if (a.accepted) store.apply(it->second);
-      pending.erase(it);
-    }
-  };
-  auto resume = [&] {
-    paused = false;
-    for (std::uint64_t id : held) {
-      auto it = pending.find(id);
-      store.apply(it->second);
-      pending.erase(it);
-    }
-    held.clear();
-  };
-  auto send_cancelled = [&](std::uint64_t id) {
-    BatchResult r;
-    r.batch_id = id;
-    r.cancelled = true;
-    channel.send(master_rank, tag_of(Tag::result), encode(r));
-  };
-  auto handle = [&](const Message& msg) {
-    if (msg.tag == tag_of(Tag::assign)) {
-      auto a = decode_assign(msg.payload);
-      apply_acks(a.acks);
-      for (auto& b : a.batches) queue.push_back(std::move(b));
-    } else if (msg.tag == tag_of(Tag::cancel)) {
-      const auto id = decode_id(msg.payload);
-      if (id == current) {
-        cancel_current = true;
-      } else {
-        auto it =
-            std::find_if(queue.begin(), queue.end(), [&](const Batch& b) { return b.id == id; });
-        if (it != queue.end()) {
-          queue.erase(it);
-          send_cancelled(id);
-        }
-      }
-    } else if (msg.tag == tag_of(Tag::snapshot)) {
-      apply_acks(decode_assign(msg.payload).acks);
-      if (!store.shared()) {
-        channel.send(master_rank, tag_of(Tag::snapshot), encode_tallies(store.contents()));
-      } else {
-        store.flush();
-        paused = true;
-        channel.send(master_rank, tag_of(Tag::paused),
-                     {std::byte{store.collector() ? std::uint8_t{1} : std::uint8_t{0}}});
-      }
-    } else if (msg.tag == tag_of(Tag::collect)) {
-      channel.send(master_rank, tag_of(Tag::collect), encode_tallies(store.contents()));
-    } else if (msg.tag == tag_of(Tag::resume)) {
-      resume();
-    } else if (msg.tag == tag_of(Tag::stop)) {
-      resume();  // the master ends any snapshot before it stops; this is belt and braces
-      apply_acks(decode_assign(msg.payload).acks);
-      stop = true;
-    } else {
-      throw SystemError("worker: unexpected message tag " + std::to_string(msg.tag));
-    }
-  };
-  auto drain = [&] {
-    while (auto msg = channel.try_receive()) handle(*msg);
-  };
-
-  microseconds backoff = kMinWait;
-  while (!stop) {
+void Worker::run() {
+  while (!stop_) {
     drain();
-    if (stop) break;
-    if (queue.empty()) {
-      if (auto msg = channel.receive(backoff)) {
-        handle(*msg);
-        backoff = kMinWait;
-      } else {
-        backoff = std::min(backoff * 2, kMaxWait);
-      }
-      continue;
-    }
-    Batch b = std::move(queue.front());
-    queue.pop_front();
-    current = b.id;
-    cancel_current = false;
-    TallyLog log;
-    BatchResult r = runner.run(b, log, [&] {
-      drain();
-      return stop || cancel_current;
-    });
-    current = 0;
-    if (stop) break;
-    if (r.cancelled || cancel_current) {
-      send_cancelled(b.id);
-      continue;
-    }
-    if (!log.empty()) pending.emplace(b.id, std::move(log));
-    channel.send(master_rank, tag_of(Tag::result), encode(r));
+    if (stop_) break;
+    if (queue_.empty()) wait();
+    else compute_next();
   }
-  store.flush();  // before the goodbye: the node's store is complete once every rank said it
-  channel.send(master_rank, tag_of(Tag::stop), {});
-  channel.flush();
+  store_.flush();  // before the goodbye: the node's store is complete once every rank said it
+  channel_.send(master_rank_, tag_of(Tag::stop), {});
+  channel_.flush();
+}
+
+void Worker::compute_next() {
+  Batch b = std::move(queue_.front());
+  queue_.pop_front();
+  current_ = b.id;
+  cancel_current_ = false;
+  TallyLog log;
+  BatchResult r = runner_.run(b, log, [&] {
+    drain();
+    return stop_ || cancel_current_;
+  });
+  current_ = 0;
+  if (stop_) return;
+  if (r.cancelled || cancel_current_) return send_cancelled(b.id);
+  if (!log.empty()) pending_.emplace(b.id, std::move(log));
+  channel_.send(master_rank_, tag_of(Tag::result), encode(r));
+}
+
+void Worker::wait() {
+  if (auto msg = channel_.receive(backoff_)) {
+    handle(*msg);
+    backoff_ = kMinWait;
+  } else {
+    backoff_ = std::min(backoff_ * 2, kMaxWait);
+  }
+}
+
+void Worker::drain() {
+  while (auto msg = channel_.try_receive()) handle(*msg);
+}
+
+void Worker::handle(const Message& msg) {
+  switch (static_cast<Tag>(msg.tag)) {
+    case Tag::assign: return on_assign(msg);
+    case Tag::cancel: return on_cancel(msg);
+    case Tag::snapshot: return on_snapshot(msg);
+    case Tag::collect: return on_collect();
+    case Tag::resume: return on_resume();
+    case Tag::stop: return on_stop(msg);
+    default: break;
+  }
+  throw SystemError("worker: unexpected message tag " + std::to_string(msg.tag));
+}
+
+void Worker::on_assign(const Message& msg) {
+  auto a = decode_assign(msg.payload);
+  apply_acks(a.acks);
+  for (auto& b : a.batches) queue_.push_back(std::move(b));
+}
+
+void Worker::on_cancel(const Message& msg) {
+  const auto id = decode_id(msg.payload);
+  if (id == current_) {
+    cancel_current_ = true;  // the runner's should_stop sees it before the next task
+    return;
+  }
+  auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Batch& b) { return b.id == id; });
+  if (it == queue_.end()) return;  // already computed: its result is on its way
+  queue_.erase(it);
+  send_cancelled(id);
+}
+
+// Private store: answer with the tallies. Shared store: pause applying accepted acks and say
+// whether this worker collects for the node; the master sends `collect` once all sharers paused.
+void Worker::on_snapshot(const Message& msg) {
+  apply_acks(decode_assign(msg.payload).acks);
+  if (!store_.shared()) {
+    channel_.send(master_rank_, tag_of(Tag::snapshot), encode_tallies(store_.contents()));
+    return;
+  }
+  store_.flush();
+  paused_ = true;
+  channel_.send(master_rank_, tag_of(Tag::paused),
+                {std::byte{store_.collector() ? std::uint8_t{1} : std::uint8_t{0}}});
+}
+
+void Worker::on_collect() {
+  channel_.send(master_rank_, tag_of(Tag::collect), encode_tallies(store_.contents()));
+}
+
+void Worker::on_resume() {
+  paused_ = false;
+  for (std::uint64_t id : held_) {
+    auto it = pending_.find(id);
+    store_.apply(it->second);
+    pending_.erase(it);
+  }
+  held_.clear();
+}
+
+void Worker::on_stop(const Message& msg) {
+  on_resume();  // the master ends any snapshot before it stops; this is belt and braces
+  apply_acks(decode_assign(msg.payload).acks);
+  stop_ = true;
+}
+
+void Worker::apply_acks(const std::vector<Ack>& acks) {
+  for (const auto& a : acks) {
+    auto it = pending_.find(a.batch_id);
+    if (it == pending_.end()) continue;  // a result without tallies
+    if (a.accepted && paused_) {
+      held_.push_back(a.batch_id);
+      continue;
+    }
+    if (a.accepted) store_.apply(it->second);
+    pending_.erase(it);
+  }
+}
+
+void Worker::send_cancelled(std::uint64_t id) {
+  BatchResult r;
+  r.batch_id = id;
+  r.cancelled = true;
+  channel_.send(master_rank_, tag_of(Tag::result), encode(r));
 }
 
 }  // namespace carlo::sched

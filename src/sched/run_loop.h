@@ -10,7 +10,12 @@
 #include "sched/task_runner.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
+#include <vector>
 
 namespace carlo::sched {
 
@@ -47,7 +52,51 @@ struct MasterHooks {
 bool run_master(Master& master, Channel& remote, Channel& local, ResultSink& sink,
                 const MasterHooks& hooks);
 
-/// Runs a worker until the master says stop, adding the tallies of its accepted results to
+/// One rank's worker: computes the batches the master assigns, in the order assigned, and keeps
+/// each result's tallies until the master acknowledges it (accepted: added to the store; rejected:
+/// dropped). Between tasks it reads its messages, so a cancel or stop ends a batch early.
+/// Waiting always sleeps; no loop spins a core.
+class Worker {
+ public:
+  /// `store` must have one tally per spec of `runner` (std::logic_error otherwise). Workers
+  /// sharing a store must all run under one master.
+  Worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store);
+  /// Runs until the master says stop; flushes the store, then says goodbye to the master.
+  void run();
+
+ private:
+  // One method per message kind.
+  void on_assign(const Message& msg);
+  void on_cancel(const Message& msg);
+  void on_snapshot(const Message& msg);
+  void on_collect();
+  void on_resume();
+  void on_stop(const Message& msg);
+
+  void handle(const Message& msg);
+  void drain();
+  /// Sleeps up to `backoff_` for a message (doubling it, up to a cap, when none came).
+  void wait();
+  /// Computes the front batch of the queue and reports it.
+  void compute_next();
+  void apply_acks(const std::vector<Ack>& acks);
+  void send_cancelled(std::uint64_t id);
+
+  Channel& channel_;
+  int master_rank_;
+  TaskRunner& runner_;
+  TallyStore& store_;
+  std::deque<Batch> queue_;
+  std::map<std::uint64_t, TallyLog> pending_;  ///< tallies of results not yet acknowledged
+  std::vector<std::uint64_t> held_;  ///< accepted while paused for a snapshot; applied on resume
+  bool paused_ = false;
+  bool stop_ = false;
+  std::uint64_t current_ = 0;  ///< batch being computed (0: none)
+  bool cancel_current_ = false;
+  std::chrono::microseconds backoff_;
+};
+
+/// Runs a Worker until the master says stop, adding the tallies of its accepted results to
 /// `store` (flushed before the goodbye). Workers sharing a store must all run under one master.
 void run_worker(Channel& channel, int master_rank, TaskRunner& runner, TallyStore& store);
 /// The same with a private store whose counts end up in `tallies[k]` (length of spec k).

@@ -4,6 +4,7 @@
 #include "io/ragged_file.h"
 #include "io/results_file.h"
 #include "io/results_internal.h"
+#include "io/results_merge.h"
 
 #include <carlo/error.h>
 
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace carlo::io {
@@ -430,6 +432,59 @@ TEST_F(ResultsFile, TimelineRoundtripsAndIsEmptyWhenNotRecorded) {
     EXPECT_EQ(got[i].end, entries[i].end);
   }
   EXPECT_EQ(read_results_info(path).state, "complete");
+}
+
+// --- Merging parts: which options must agree is the caller's rule ------------------------------
+
+/// A complete part of a 10-task run split by task range: tasks [first, end) done, recorded
+/// options those of sample_meta() plus task-range and `batch`.
+void write_part(const std::string& path, std::uint64_t first, std::uint64_t end,
+                const std::string& batch) {
+  ResultsWriter w(path, {"x"}, {}, 10, false);
+  const auto values = task_values(end - first, first);
+  w.write_observations(first, end - first, values);
+  RunMeta meta = sample_meta();
+  meta.options = {{"tasks", "10"},
+                  {"seed", "42"},
+                  {"task-range", std::to_string(first) + ":" + std::to_string(end)},
+                  {"batch", batch}};
+  w.finish(
+      [first, end](std::uint64_t from, std::uint64_t count, TaskState* status, std::uint8_t* att) {
+        for (std::uint64_t i = 0; i < count; ++i) {
+          const bool mine = from + i >= first && from + i < end;
+          status[i] = mine ? TaskState::done : TaskState::pending;
+          att[i] = mine ? 1 : 0;
+        }
+      },
+      {}, {}, meta);
+}
+
+bool all_but_range_and_batch(std::string_view name) {
+  return name != "task-range" && name != "batch";
+}
+
+TEST_F(ResultsFile, MergeAcceptsPartsDifferingOnlyInOptionsTheCallerFrees) {
+  write_part(file("a.h5"), 0, 4, "3");
+  write_part(file("b.h5"), 4, 10, "7");
+  const auto s =
+      merge_results({file("b.h5"), file("a.h5")}, file("all.h5"), false, all_but_range_and_batch);
+  EXPECT_EQ(s.tasks, 10u);
+  EXPECT_EQ(s.done, 10u);
+  EXPECT_EQ(read_results_info(file("all.h5")).state, "complete");
+}
+
+TEST_F(ResultsFile, MergeRefusesPartsDifferingInAnOptionTheCallerBinds) {
+  write_part(file("a.h5"), 0, 4, "3");
+  write_part(file("b.h5"), 4, 10, "7");
+  const auto only_range_free = [](std::string_view name) { return name != "task-range"; };
+  try {
+    merge_results({file("a.h5"), file("b.h5")}, file("all.h5"), false, only_range_free);
+    FAIL() << "parts with different batch options were merged";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              file("b.h5") + ": batch 7 differs from " + file("a.h5") + ": batch 3");
+  }
+  EXPECT_FALSE(fs::exists(file("all.h5")));
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <memory>
 #include <thread>
 
 namespace carlo::sched {
@@ -266,6 +268,104 @@ TEST(Scheduler, OneSuccessAmongTheFirstTasksLetsTheRunFinish) {
   EXPECT_FALSE(out.aborted);
   EXPECT_EQ(out.failures.size(), 99u);
   EXPECT_EQ(out.stores[999], 1);
+}
+
+// --- The worker alone, driven message by message as the master drives it --------------------
+
+/// A Worker on its own thread over a two-rank LocalHub, with a private store; the test plays the
+/// master on rank 0.
+class DrivenWorker {
+ public:
+  explicit DrivenWorker(const OptionValues& opts)
+      : hub_(2), master_(hub_.endpoint(0)), sim_(sims::faults_info().create(opts, RaggedView{})),
+        runner_(*sim_, 7), store_(runner_.tally_specs()) {
+    thread_ = std::thread([this, ch = hub_.endpoint(1)] { Worker(*ch, 0, runner_, store_).run(); });
+  }
+  ~DrivenWorker() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void send(Tag tag, std::vector<std::byte> payload) {
+    master_->send(1, static_cast<int>(tag), std::move(payload));
+  }
+  void assign(std::vector<Batch> batches, std::vector<Ack> acks = {}) {
+    send(Tag::assign, encode(AssignMessage{std::move(acks), std::move(batches)}));
+  }
+  /// The worker's next message, which must carry `tag` (waits up to a minute).
+  Message next(Tag tag) {
+    for (int i = 0; i < 600; ++i) {
+      if (auto msg = master_->receive(std::chrono::milliseconds(100))) {
+        EXPECT_EQ(msg->tag, static_cast<int>(tag));
+        return std::move(*msg);
+      }
+    }
+    ADD_FAILURE() << "no message from the worker";
+    return {};
+  }
+  /// Sum of the worker's store, as its snapshot answer reports it.
+  std::uint64_t snapshot_total() {
+    send(Tag::snapshot, encode(AssignMessage{}));
+    std::uint64_t total = 0;
+    const auto tallies = decode_tallies(next(Tag::snapshot).payload);
+    for (auto h : tallies.at(0)) total += h;
+    return total;
+  }
+  /// Stops the worker with final `acks` and waits for its goodbye; returns its store's contents.
+  std::vector<std::uint64_t> stop(std::vector<Ack> acks = {}) {
+    send(Tag::stop, encode(AssignMessage{std::move(acks), {}}));
+    next(Tag::stop);
+    thread_.join();
+    return store_.contents().at(0);
+  }
+
+ private:
+  LocalHub hub_;
+  std::unique_ptr<Channel> master_;
+  std::unique_ptr<Simulation> sim_;
+  TaskRunner runner_;
+  TallyStore store_;
+  std::thread thread_;
+};
+
+Batch batch(std::uint64_t id, std::uint64_t first, std::uint64_t count) {
+  return Batch{id, {TaskRange{first, count, 0}}};
+}
+
+// A result's tallies wait on the worker until the master's ack: accepted ones are added to the
+// store, rejected ones (a duplicate that lost) are dropped.
+TEST(Worker, AddsTheTalliesOfAResultOnlyOnceTheMasterAcceptsIt) {
+  DrivenWorker w(fault_options());
+  w.assign({batch(1, 0, 4), batch(2, 4, 4)});
+  EXPECT_EQ(decode_result(w.next(Tag::result).payload).batch_id, 1u);
+  EXPECT_EQ(decode_result(w.next(Tag::result).payload).batch_id, 2u);
+  EXPECT_EQ(w.snapshot_total(), 0u) << "tallies counted before any ack";
+  w.assign({}, {Ack{1, true}, Ack{2, false}});
+  EXPECT_EQ(w.snapshot_total(), 4u);
+  const auto hits = w.stop();
+  for (std::size_t b = 0; b < 16; ++b) EXPECT_EQ(hits[b], b < 4 ? 1u : 0u) << "bin " << b;
+}
+
+// A batch cancelled while still queued (another worker finished it first) is answered with a
+// cancelled result and never computed; the batches around it are.
+TEST(Worker, AnswersACancelledQueuedBatchWithoutComputingIt) {
+  DrivenWorker w(fault_options({{"sleep-ms", 20.0}}));
+  // Batches 1 and 2 keep the worker busy for 400 ms of sleep, so batch 3 is still queued.
+  w.assign({batch(1, 0, 10), batch(2, 10, 10), batch(3, 20, 10)});
+  w.send(Tag::cancel, encode_id(3));
+  const auto first = decode_result(w.next(Tag::result).payload);
+  EXPECT_EQ(first.batch_id, 3u);
+  EXPECT_TRUE(first.cancelled);
+  EXPECT_EQ(first.n_tasks, 0u);
+  for (std::uint64_t id : {1u, 2u}) {
+    const auto r = decode_result(w.next(Tag::result).payload);
+    EXPECT_EQ(r.batch_id, id);
+    EXPECT_FALSE(r.cancelled);
+    EXPECT_EQ(r.n_tasks, 10u);
+  }
+  const auto hits = w.stop({Ack{1, true}, Ack{2, true}});
+  std::uint64_t total = 0;
+  for (auto h : hits) total += h;
+  EXPECT_EQ(total, 20u);
 }
 
 }  // namespace
