@@ -1,4 +1,4 @@
-# Installation: the `carlo` program, libcarlo, the public headers and a CMake package, so that
+# Installation: the `carlo` program, libcarlo, the plugin API headers and a CMake package, so that
 # plugins build out of tree with
 #   find_package(carlo REQUIRED)
 #   carlo_add_simulation(mysim mysim.cpp)
@@ -31,11 +31,15 @@ include(${CMAKE_CURRENT_LIST_DIR}/carloSimulation.cmake)
 
 if(CARLO_INSTALL)
   set(_carlo_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/carlo)
+  # The include directory comes from carlo_lib's INSTALL_INTERFACE (an INCLUDES DESTINATION here
+  # would list it twice in carloTargets.cmake).
   install(TARGETS carlo_lib EXPORT carloTargets
-          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   # The executable is not exported: its target name would clash with carlo::carlo.
   install(TARGETS carlo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # include/carlo/ holds the plugin API and nothing else (internal headers live next to their
+  # sources in src/, which is never installed); plugin.installed_headers_compile_alone checks the
+  # installed list is exactly the API.
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/carlo
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
   install(FILES ${PROJECT_BINARY_DIR}/include/carlo/version.h
