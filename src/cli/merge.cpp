@@ -1,8 +1,10 @@
 // `carlo merge PART.h5... -o ALL.h5 [--force]`: combine the results files of a run split with
 // `carlo run --task-range A:B` (docs/split-merge.md). The checks and the file work live in
-// src/io/results_merge.cpp; this is option parsing and the closing line.
+// src/io/results_merge.cpp; which recorded options the parts must share is the engine's table
+// (engine/run_options.h). This is option parsing and the closing line.
 #include "cli/cli.h"
 #include "cli/command_line.h"
+#include "engine/run_options.h"
 #include "io/results_merge.h"
 
 #include <carlo/error.h>
@@ -29,16 +31,6 @@ constexpr const char* kMergeUsage =
     "the file a single run over all tasks writes: observations, tallies, task status, failures\n"
     "and summaries bitwise identical. Nothing is written if any check fails.\n";
 
-/// Recorded options the parts of a split run must agree on: all but those that cannot change an
-/// observation, tally or failure (max-retries and task-timeout only matter when a task fails or
-/// hangs; plugin is where the library was, its plugin-checksum must agree). Stands in until the
-/// engine's option table says which options are free.
-bool must_agree(std::string_view name) {
-  return !(name == "task-range" || name == "batch" || name == "max-retries" ||
-           name == "task-timeout" || name == "share" || name == "check-every" || name == "ranks" ||
-           name == "plugin");
-}
-
 }  // namespace
 
 int cmd_merge(const Args& args) {
@@ -57,7 +49,8 @@ int cmd_merge(const Args& args) {
   if (output.empty())
     throw InputError("no output file given (usage: carlo merge PART.h5... -o ALL.h5)");
 
-  const auto s = io::merge_results(parts, output, vm.count("force") > 0, must_agree);
+  const auto s =
+      io::merge_results(parts, output, vm.count("force") > 0, engine::must_agree_on_merge);
   std::printf("merged %zu part%s: %llu tasks (%llu done, %llu failed) -> %s\n", s.parts,
               s.parts == 1 ? "" : "s", static_cast<unsigned long long>(s.tasks),
               static_cast<unsigned long long>(s.done), static_cast<unsigned long long>(s.failed),

@@ -55,8 +55,6 @@ exceptions=(
   "src/transport/ sched/channel.h"
   # The fuzzer of `carlo run`'s argument parser tests the parser itself.
   "tests/fuzz/fuzz_run_args.cpp cli/run_args.h"
-  # TEMPORARY (issue 9): the lead is moving this test off the parser; delete this line then.
-  "tests/unit/test_options.cpp cli/run_args.h"
 )
 
 without_exceptions() {  # stdin: file:line:text hits; stdout: those no exception allows
