@@ -84,7 +84,10 @@ def kill9_resume_identical():
     for attempt in range(12):
         ranks = rng.choice([1, 2, 3, 4])
         before = lock_holder(out)
-        proc = subprocess.Popen(mpirun(ranks, ARGS + ["--sleep-ms", "8", "-o", out, "--resume"]), env=env,
+        # Kills land anywhere, also on a suspect under probation; a task in flight at two kills
+        # would be quarantined as poison (poison_task_quarantined tests that), so allow more.
+        proc = subprocess.Popen(mpirun(ranks, ARGS + ["--sleep-ms", "8", "-o", out, "--resume",
+                                                      "--max-crashes", "100"]), env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             started(out, proc, 0, before)
