@@ -168,6 +168,10 @@ void parse_tasks(const po::variables_map& vm, RunConfig& c) {
     return *v;
   };
   c.tasks = parse_count(need("tasks"), "--tasks");
+  if (c.tasks > engine::kMaxTasks)
+    throw InputError("--tasks " + std::to_string(c.tasks) + ": at most 2^40 (" +
+                     std::to_string(engine::kMaxTasks) +
+                     ") tasks; a results file holds every task's status and observations");
   c.seed = parse_count(need("seed"), "--seed");
   c.end_task = c.tasks;
   if (auto* r = get<std::string>(vm, "task-range")) {

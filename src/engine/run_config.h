@@ -14,6 +14,12 @@
 
 namespace carlo::engine {
 
+/// The most tasks a run may have. The results file holds every task's status and attempts (2
+/// bytes) and a float64 per observation, and the finishing step writes the status of every task:
+/// at 2^40 tasks that is over 10 TB and hours of writing, so larger counts are refused up front
+/// rather than discovered at the end (docs/commands.md).
+inline constexpr std::uint64_t kMaxTasks = std::uint64_t{1} << 40;
+
 /// `--target-stderr NAME=X` or `NAME=X%`: stop once NAME's standard error is at most X.
 struct TargetSpec {
   std::string observation;

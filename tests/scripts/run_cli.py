@@ -188,6 +188,8 @@ def usage_errors():
         (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--target-stderr", "nope=0.1"],
          "no observation 'nope'"),
         (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--batch", "0"], "--batch"),
+        # What the results file cannot hold is refused up front, not after hours of writing.
+        (["--sim", "pi", "--tasks", "5e18", "--seed", "1", "-o", out], "at most 2^40"),
         # A bare word is never silently dropped: `--quiet false` would run quietly.
         (["--sim", "pi", "--tasks", "5", "--seed", "1", "-o", out, "--quiet", "false"],
          "unexpected argument 'false'"),
