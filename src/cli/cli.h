@@ -20,12 +20,6 @@ int cmd_run(const Args& args, int argc, char** argv);
 int cmd_report(const Args& args);
 /// `carlo merge PART.h5... -o ALL.h5 [--force]`: combine the parts of a --task-range split run.
 int cmd_merge(const Args& args);
-/// `carlo info` of a results file (DESIGN §3): state, provenance, summaries, tallies, failures.
-int describe_results_file(const std::string& path);
-
-/// The first line of a failure message, shortened (at a UTF-8 boundary) for listings.
-std::string short_message(const std::string& message);
-
 /// Refuses an existing output path unless `force` (exit 1 via InputError).
 void check_output_path(const std::string& path, bool force);
 

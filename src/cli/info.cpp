@@ -1,8 +1,11 @@
-// carlo info FILE.h5: validate and describe a ragged array (DESIGN §1), or a results file.
+// carlo info FILE.h5: validate and describe a ragged array (DESIGN §1), or a results file (through
+// carlo::report, the same reading `carlo report` uses).
 #include "cli/cli.h"
 #include "cli/command_line.h"
 #include "io/ragged_file.h"
 #include "io/results_file.h"
+#include "report/render.h"
+#include "report/results_view.h"
 
 #include <carlo/error.h>
 #include <carlo/units.h>
@@ -11,7 +14,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -117,7 +119,9 @@ int cmd_info(const Args& args) {
   if (!parse_subcommand(args, kInfoUsage, opts, hidden, "file", 1, vm)) return 0;
   if (file.empty()) throw InputError("no file given (usage: carlo info FILE.h5)");
   if (!vm["group"].defaulted() || !io::is_results_file(file)) return describe_ragged(file, group);
-  return describe_results_file(file);
+  const std::string text = report::render_info(report::read_results(file, report::Depth::brief));
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
 }
 
 }  // namespace carlo::cli

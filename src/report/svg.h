@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace carlo::cli::svg {
+namespace carlo::report::svg {
 
 /// Escapes text for XML character data and attribute values (& < > " ').
 std::string escape(std::string_view text);
@@ -85,4 +85,4 @@ struct Frame {
 std::pair<Scale, Scale> draw_frame(Document& doc, const Frame& frame, double x_lo, double x_hi,
                                    double y_lo, double y_hi);
 
-}  // namespace carlo::cli::svg
+}  // namespace carlo::report::svg

@@ -1,9 +1,10 @@
 // carlo report --plot: the picture. Layout in fixed pixels (1000 wide); every panel's numbers are
 // computed before any drawing, so a panel with nothing to show says so instead of drawing axes
 // over an empty range.
-#include "cli/svg_report.h"
+#include "report/svg_report.h"
 
-#include "cli/svg.h"
+#include "report/format.h"
+#include "report/svg.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,13 +12,12 @@
 #include <limits>
 #include <optional>
 
-namespace carlo::cli {
+namespace carlo::report {
 
 namespace {
 
 constexpr std::size_t kMaxBins = 60;
 constexpr std::size_t kMaxLatticeBins = 120;
-constexpr double kZ95 = 1.96;
 constexpr double kWidth = 1000;
 constexpr double kLeft = 80;
 /// Beyond this many batches, adjacent batches of a lane closer than half a pixel are drawn as one
@@ -27,20 +27,6 @@ constexpr std::size_t kMaxBatchRects = 4000;
 const char* const kBlue = "#2f6db5";
 const char* const kBand = "#9cc0ea";
 const char* const kRed = "#c0392b";
-
-std::string num(double v, int digits = 6) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
-
-bool is_complete(const PlotInput& in) { return in.state == "complete"; }
-
-std::string state_word(const std::string& state) {
-  if (state == "running") return "RUNNING";
-  if (state == "partial") return "PARTIAL";
-  return "PARTIAL (state " + state + ")";
-}
 
 /// A range with room around it; a degenerate range widened so scales stay finite.
 std::pair<double, double> padded(double lo, double hi, double fraction) {
@@ -159,7 +145,7 @@ void draw_running(svg::Document& doc, const ObservationSeries& o, double x, doub
                          "\" stroke-width=\"1.4\"");
   doc.close_group();
   const double half = kZ95 * o.stderr_;
-  panel_notes(doc, x, y, w, h, title, num(o.mean) + " ± " + num(half, 3) + " (95%)",
+  panel_notes(doc, x, y, w, h, title, format_g(o.mean) + " ± " + format_g(half, 3) + " (95%)",
               "band: running mean ± 1.96·sd/√n; dashed red: final estimate");
 }
 
@@ -240,7 +226,7 @@ double draw_timeline(svg::Document& doc, const PlotInput& in, double y) {
                std::min(11.0, lane_h - 1));
       const double util = busy / t_end * 100;
       doc.text(kLeft + w + 8, top + lane_h / 2 + 4,
-               svg::grouped(tasks) + " tasks, busy " + num(util, 3) + "%", "start",
+               svg::grouped(tasks) + " tasks, busy " + format_g(util, 3) + "%", "start",
                std::min(11.0, lane_h - 1));
     }
   }
@@ -355,9 +341,9 @@ std::vector<RunningPoint> running_estimate(std::span<const double> values, std::
 
 std::string render_report_svg(const PlotInput& in) {
   svg::Document doc(kWidth, 100);
-  const bool complete = is_complete(in);
+  const bool complete = in.state.complete;
   const std::string name = in.simulation.empty() ? "simulation not recorded" : in.simulation;
-  const std::string title = (complete ? "" : state_word(in.state) + " results — ") +
+  const std::string title = (complete ? "" : in.state.title_word + " results — ") +
                             "carlo report: " + name + " — " + in.file;
   doc.title(title);
   doc.text(20, 32, title, "start", 19,
@@ -366,13 +352,7 @@ std::string render_report_svg(const PlotInput& in) {
   doc.text(20, y, in.subtitle, "start", 12.5, "fill=\"#333\"");
   if (!complete) {
     y += 20;
-    doc.text(20, y,
-             in.state == "running"
-                 ? "RUNNING: the run is in progress or died before finishing; figures cover the "
-                   "observations written so far"
-                 : "PARTIAL: the run stopped before every task was done; figures cover the done "
-                   "tasks only",
-             "start", 12.5, "fill=\"#c0392b\" font-weight=\"bold\"");
+    doc.text(20, y, in.state.plot_note, "start", 12.5, "fill=\"#c0392b\" font-weight=\"bold\"");
   }
   y += 48;
 
@@ -395,4 +375,4 @@ std::string render_report_svg(const PlotInput& in) {
   return doc.str();
 }
 
-}  // namespace carlo::cli
+}  // namespace carlo::report

@@ -1,12 +1,12 @@
 // SVG as text. Numbers are written with two decimals at most: a hundredth of a pixel is below
 // anything a renderer shows, and it keeps a 1,000-point polyline around 15 KB.
-#include "cli/svg.h"
+#include "report/svg.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace carlo::cli::svg {
+namespace carlo::report::svg {
 
 std::string escape(std::string_view text) {
   std::string out;
@@ -220,4 +220,4 @@ std::pair<Scale, Scale> draw_frame(Document& doc, const Frame& f, double x_lo, d
   return {sx, sy};
 }
 
-}  // namespace carlo::cli::svg
+}  // namespace carlo::report::svg

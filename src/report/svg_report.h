@@ -1,10 +1,10 @@
 #pragma once
 /// \file
 /// The picture `carlo report --plot` draws, and the series it is drawn from. Pure computation and
-/// text: the data arrive already read (report.cpp reads them through <carlo/io/results_file.h>),
-/// so nothing here touches HDF5.
+/// text: the data arrive already read (render_plot in plot.cpp reads them through the io layer).
 
 #include "io/results_file.h"
+#include "report/state.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace carlo::cli {
+namespace carlo::report {
 
 /// Counts of values in equal bins over [lo, hi]; bin k covers [lo + k·w, lo + (k+1)·w), the last
 /// bin also holds hi.
@@ -50,7 +50,7 @@ struct ObservationSeries {
 
 struct PlotInput {
   std::string file;
-  std::string state;       ///< "complete", "partial", "running" (anything else: not complete)
+  StateText state;         ///< how the title and the note under it name an incomplete run
   std::string simulation;  ///< "" when not recorded
   std::string subtitle;    ///< one line: tasks, seed, ranks, wall time
   std::vector<ObservationSeries> observations;
@@ -64,4 +64,4 @@ struct PlotInput {
 /// PARTIAL (or RUNNING) in its title.
 std::string render_report_svg(const PlotInput& input);
 
-}  // namespace carlo::cli
+}  // namespace carlo::report
