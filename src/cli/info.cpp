@@ -6,6 +6,7 @@
 #include "io/results_file.h"
 #include "report/render.h"
 #include "report/results_view.h"
+#include "report/state.h"
 
 #include <carlo/error.h>
 #include <carlo/units.h>
@@ -14,6 +15,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,11 +28,16 @@ namespace {
 
 constexpr const char* kInfoUsage =
     "usage: carlo info FILE.h5 [--group G]\n"
+    "       carlo info --state RESULTS.h5\n"
     "\n"
     "Validates FILE.h5 and describes it: for a ragged array (datasets `values` and `offsets`),\n"
     "its rows, elements, element type, row lengths, size and storage layout, and whether carlo\n"
     "can memory-map it; for a carlo results file, the run it records. Exit status 1 and one line\n"
-    "on stderr if the file is not valid.\n";
+    "on stderr if the file is not valid.\n"
+    "\n"
+    "With --state, prints one word for a results file and exits with the status its run would\n"
+    "have had: complete 0, failed 2 (done, some tasks failed), partial 3 (--resume continues it),\n"
+    "for job scripts that cannot trust a launcher's own exit status.\n";
 
 struct RowLengthStats {
   std::uint64_t min = 0, max = 0, empty = 0;
@@ -104,6 +112,29 @@ int describe_ragged(const std::string& path, const std::string& group) {
   return 0;
 }
 
+/// `carlo info --state FILE`: one word, and the run's exit status. With a checkpoint or journal
+/// beside it, a file that is not complete is resumable whatever shape it is in (a run that died
+/// or hit a full disk may have left it unreadable: --resume rebuilds it from the journal).
+int print_state(const std::string& file) {
+  std::error_code ec;
+  const bool resume_files = std::filesystem::exists(file + ".ckpt", ec) ||
+                            std::filesystem::exists(file + ".ckpt.prev", ec) ||
+                            std::filesystem::exists(file + ".journal", ec);
+  std::optional<io::ResultsInfo> info;
+  try {
+    if (io::is_results_file(file)) info = io::read_results_info(file);
+  } catch (const std::exception&) {
+    if (!resume_files) throw;
+  }
+  if (!info && !resume_files) throw InputError(file + ": not a carlo results file");
+  report::ScriptState s;
+  if (info) s = report::script_state(*info, resume_files);
+  if (!info || (s.word.empty() && resume_files)) s = {"partial", 3, ""};
+  if (s.word.empty()) throw InputError(file + ": no final state: " + s.why);
+  std::puts(s.word.c_str());
+  return s.exit_code;
+}
+
 }  // namespace
 
 int cmd_info(const Args& args) {
@@ -113,11 +144,13 @@ int cmd_info(const Args& args) {
   auto add = opts.add_options();
   add("help,h", "describe this command");
   add("group,g", po::value(&group)->default_value("/"), "HDF5 group holding the ragged array");
+  add("state", po::bool_switch(), "results file: print complete, failed or partial; exit 0, 2, 3");
   po::options_description hidden;
   hidden.add_options()("file", po::value(&file));
   po::variables_map vm;
   if (!parse_subcommand(args, kInfoUsage, opts, hidden, "file", 1, vm)) return 0;
   if (file.empty()) throw InputError("no file given (usage: carlo info FILE.h5)");
+  if (vm["state"].as<bool>()) return print_state(file);
   if (!vm["group"].defaulted() || !io::is_results_file(file)) return describe_ragged(file, group);
   const std::string text = report::render_info(report::read_results(file, report::Depth::brief));
   std::fwrite(text.data(), 1, text.size(), stdout);

@@ -6,6 +6,7 @@
 #include "cli/run_args.h"
 #include "engine/agreed.h"
 #include "io/results_file.h"
+#include "report/format.h"
 #include "sims/builtin.h"
 #include "transport/runtime.h"
 
@@ -36,14 +37,6 @@ void install_signal_handlers() {
   for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
 }
 
-std::string format_estimate(const io::Summary& s) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                "%.10g +- %.3g (stderr; sd %.4g, 95%% of tasks in [%.6g, %.6g], n=%llu)", s.mean,
-                s.stderr_, s.sd, s.p2_5, s.p97_5, static_cast<unsigned long long>(s.count));
-  return buf;
-}
-
 /// The closing lines (without --quiet): counts, rate, where the results are; the target's
 /// decision; each observation's estimate; the first failures.
 std::string closing_lines(const engine::RunConfig& c, const engine::RunOutcome& o) {
@@ -66,7 +59,8 @@ std::string closing_lines(const engine::RunConfig& c, const engine::RunOutcome& 
              : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
   const auto results = io::read_results_info(c.output);
   for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size(); ++k)
-    s += "\ncarlo: " + results.observation_names[k] + " = " + format_estimate(results.summaries[k]);
+    s += "\ncarlo: " + results.observation_names[k] + " = " +
+         report::format_estimate(results.summaries[k]);
   for (std::size_t i = 0; i < o.failures.size() && i < 5; ++i)
     s += "\ncarlo: task " + std::to_string(o.failures[i].task) + " failed after " +
          std::to_string(o.failures[i].attempts) + " attempts: " + o.failures[i].message;

@@ -11,6 +11,30 @@ RunState run_state(const std::string& state) {
   return RunState::unknown;
 }
 
+ScriptState script_state(const io::ResultsInfo& info, bool resume_files) {
+  ScriptState s;
+  switch (run_state(info.state)) {
+    case RunState::complete:
+      s.word = info.failed > 0 ? "failed" : "complete";
+      s.exit_code = info.failed > 0 ? 2 : 0;
+      return s;
+    case RunState::partial:
+      s.word = "partial";
+      s.exit_code = 3;
+      return s;
+    case RunState::running:
+      if (resume_files) {
+        s.word = "partial";
+        s.exit_code = 3;
+      } else {
+        s.why = "still being written, or its run died before its first checkpoint";
+      }
+      return s;
+    case RunState::unknown: s.why = "state '" + info.state + "' is not one carlo knows"; return s;
+  }
+  return s;
+}
+
 namespace {
 
 std::string banner(const io::ResultsInfo& info, RunState state) {

@@ -39,4 +39,17 @@ struct StateText {
 /// Uses the state, the done count and the task count of `info`.
 StateText describe_state(const io::ResultsInfo& info);
 
+/// `carlo info --state`: one word and the exit status the run would have had (DESIGN §8), so
+/// job scripts decide from the file, not from a launcher's status.
+struct ScriptState {
+  std::string word;   ///< "complete", "failed" or "partial"; "" when none applies
+  int exit_code = 1;  ///< 0, 2, 3; 1 with `word` empty
+  std::string why;    ///< with `word` empty: what the file is instead, for the error line
+};
+
+/// complete (0): finished, no task failed; failed (2): finished, some tasks failed for good;
+/// partial (3): `--resume` continues it (stopped by a signal, or its run died: state running
+/// with a checkpoint or journal beside it, which `resume_files` says).
+ScriptState script_state(const io::ResultsInfo& info, bool resume_files);
+
 }  // namespace carlo::report

@@ -24,6 +24,12 @@ def check(cond, msg):
         sys.exit("FAIL: " + msg)
 
 
+def state(path):
+    """`carlo info --state`: (word, exit status)."""
+    p = subprocess.run([CARLO, "info", "--state", path], capture_output=True, text=True)
+    return p.stdout.strip(), p.returncode
+
+
 def mpirun(ranks, args, quiet=True):
     return ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO, "run"] + (["--quiet"] if quiet else []) + args
 
@@ -82,6 +88,7 @@ def damaged_checkpoint_falls_back():
     first.wait(timeout=120)
     check(first.returncode == 3, f"interrupted run: exit {first.returncode}: {first.stderr.read()}")
     check(os.path.exists(out + ".ckpt") and os.path.exists(out + ".ckpt.prev"), "two generations")
+    check(state(out) == ("partial", 3), f"info --state of an interrupted run: {state(out)}")
     with open(out + ".ckpt", "r+b") as f:  # damage the latest: its checksum no longer matches
         f.seek(os.path.getsize(out + ".ckpt") // 2)
         f.write(b"\xff" * 16)
@@ -92,6 +99,7 @@ def damaged_checkpoint_falls_back():
           f"one line says the latest is damaged and the previous one is used: {lines}")
     for f in (out + ".ckpt", out + ".ckpt.prev", out + ".journal"):
         check(not os.path.exists(f), f"{f} removed after the finished run")
+    check(state(out) == ("failed", 2), f"info --state of a run with a failed task: {state(out)}")
     same_results(ref, out)
 
 
@@ -133,10 +141,12 @@ def full_disk_case(d, name, args, size, failing):
     check(len(lines) == 1 and "No space left on device" in lines[0] and out + failing in lines[0],
           f"{name}: one line naming {out + failing} and ENOSPC: {lines}")
     check(os.path.exists(out + ".ckpt"), f"{name}: the last checkpoint is kept")
+    check(state(out) == ("partial", 3), f"{name}: info --state after the disk filled: {state(out)}")
     subprocess.run(["mount", "-o", "remount,size=400M", mnt], check=True)  # the cause is gone
     p = subprocess.run(run + ["--resume"], env=ENV, capture_output=True, text=True, timeout=300)
     check(p.returncode == 0, f"{name}: --resume after the disk was freed: exit {p.returncode}: {p.stderr}")
     same_results(ref, out)
+    check(state(out) == ("complete", 0), f"{name}: info --state once resumed: {state(out)}")
     subprocess.run(["umount", mnt], check=False)
 
 
