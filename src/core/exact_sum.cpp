@@ -97,14 +97,16 @@ bool ExactSum::add_atomic(LimbSpan limbs, double x) noexcept {
   const auto bits = std::bit_cast<std::uint64_t>(x);
   if (((bits >> 52) & 0x7ffU) == 0x7ffU) return false;
   const auto p = exact_sum_detail::place(bits);
+  const auto lo = static_cast<std::uint64_t>(p.v);
+  const auto hi = static_cast<std::uint64_t>(p.v >> 64);
   std::size_t i = p.index;
   if (!p.negative) {
-    bool c = atomic_add_carry(limbs[i], p.lo);
-    c = atomic_add_carry(limbs[i + 1], p.hi + (c ? 1U : 0U));
+    bool c = atomic_add_carry(limbs[i], lo);
+    c = atomic_add_carry(limbs[i + 1], hi + (c ? 1U : 0U));  // hi < 2^53: no wrap
     for (i += 2; c && i < kLimbs; ++i) c = atomic_add_carry(limbs[i], 1);
   } else {
-    bool b = atomic_sub_borrow(limbs[i], p.lo);
-    b = atomic_sub_borrow(limbs[i + 1], p.hi + (b ? 1U : 0U));
+    bool b = atomic_sub_borrow(limbs[i], lo);
+    b = atomic_sub_borrow(limbs[i + 1], hi + (b ? 1U : 0U));
     for (i += 2; b && i < kLimbs; ++i) b = atomic_sub_borrow(limbs[i], 1);
   }
   return true;

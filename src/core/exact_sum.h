@@ -27,6 +27,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 namespace carlo {
@@ -75,6 +76,9 @@ class ExactSum {
   /// Adds this (private) sum into a shared bin with relaxed atomics, carries as in add_atomic.
   /// The cheap path for many contributions per bin: accumulate a batch privately, then merge once.
   void merge_into_atomic(LimbSpan limbs) const noexcept;
+  /// The first of the (usually two) limbs an add of finite x touches: lets a caller applying many
+  /// contributions to a large tally prefetch that cache line a few contributions ahead.
+  [[nodiscard]] static std::size_t limb_of(double x) noexcept;
   /// The correctly rounded value of a bin's limbs (no concurrent writers).
   [[nodiscard]] static double value_of(ConstLimbSpan limbs) noexcept;
 
@@ -84,10 +88,13 @@ class ExactSum {
 
 namespace exact_sum_detail {
 
-/// Where x's significand lands: `lo` at limb `index`, `hi` at limb `index + 1`.
+__extension__ using uint128 = unsigned __int128;
+// add_to reads two adjacent limbs as one 128-bit integer.
+static_assert(std::endian::native == std::endian::little, "ExactSum assumes a little-endian host");
+
+/// Where x's significand lands: bits `v` (< 2^117) at limbs `index` and `index + 1`.
 struct Placed {
-  std::uint64_t lo;
-  std::uint64_t hi;
+  uint128 v;
   std::size_t index;
   bool negative;
 };
@@ -99,32 +106,32 @@ inline Placed place(std::uint64_t bits) noexcept {
   std::uint64_t m = bits & ((std::uint64_t{1} << 52) - 1);
   if (biased != 0) m |= std::uint64_t{1} << 52;
   const unsigned s = biased == 0 ? 0U : biased - 1U;
-  const unsigned off = s % 64U;
-  return {m << off, off == 0 ? 0 : m >> (64U - off), s / 64U, (bits >> 63) != 0};
+  return {static_cast<uint128>(m) << (s % 64U), s / 64U, (bits >> 63) != 0};
 }
 
 }  // namespace exact_sum_detail
 
-// Hot kernel: two limb adds (or subtracts) with carry; the ripple beyond them runs only when the
-// sum crosses a multiple of 2^(64k) units, e.g. changes sign.
+inline std::size_t ExactSum::limb_of(double x) noexcept {
+  return exact_sum_detail::place(std::bit_cast<std::uint64_t>(x)).index;
+}
+
+// Hot kernel: one 128-bit add (or subtract) over two limbs; the carry ripple beyond them runs
+// only when the sum crosses a multiple of 2^(128 + 64k) units, e.g. when it changes sign.
 inline bool ExactSum::add_to(LimbSpan limbs, double x) noexcept {
   const auto bits = std::bit_cast<std::uint64_t>(x);
   if (((bits >> 52) & 0x7ffU) == 0x7ffU) return false;  // NaN or inf
   const auto p = exact_sum_detail::place(bits);
-  std::size_t i = p.index;
-  std::uint64_t r = 0;
+  exact_sum_detail::uint128 pair = 0;
+  std::memcpy(&pair, &limbs[p.index], sizeof pair);
+  std::size_t i = p.index + 2;
   if (!p.negative) {
-    bool c = __builtin_add_overflow(limbs[i], p.lo, &r);
-    limbs[i] = r;
-    c = __builtin_add_overflow(limbs[i + 1], p.hi + (c ? 1U : 0U), &r);  // hi < 2^53: no wrap
-    limbs[i + 1] = r;
-    for (i += 2; c && i < kLimbs; ++i) c = ++limbs[i] == 0;
+    const auto r = pair + p.v;
+    std::memcpy(&limbs[p.index], &r, sizeof r);
+    for (bool c = r < p.v; c && i < kLimbs; ++i) c = ++limbs[i] == 0;
   } else {
-    bool b = __builtin_sub_overflow(limbs[i], p.lo, &r);
-    limbs[i] = r;
-    b = __builtin_sub_overflow(limbs[i + 1], p.hi + (b ? 1U : 0U), &r);
-    limbs[i + 1] = r;
-    for (i += 2; b && i < kLimbs; ++i) b = limbs[i]-- == 0;
+    const auto r = pair - p.v;
+    std::memcpy(&limbs[p.index], &r, sizeof r);
+    for (bool b = pair < p.v; b && i < kLimbs; ++i) b = limbs[i]-- == 0;
   }
   return true;
 }
