@@ -5,6 +5,9 @@
 namespace carlo {
 namespace {
 
+// Bins in a node-shared segment are written by several processes: only lock-free atomics work.
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
+
 using Limbs = ExactSum::Limbs;
 constexpr std::size_t kLimbs = ExactSum::kLimbs;
 

@@ -37,14 +37,14 @@ double any_finite(std::mt19937_64& rng) {
   }
 }
 
-/// The bytes of every accumulator produced by random permutation + random grouping of xs, each
-/// group summed separately and the groups merged in random order.
 std::vector<std::byte> bytes_of(const ExactSum& s) {
   std::vector<std::byte> b(ExactSum::kBytes);
   s.to_bytes(std::span<std::byte, ExactSum::kBytes>(b.data(), ExactSum::kBytes));
   return b;
 }
 
+/// The sum of xs after a random permutation and a random grouping: each group summed separately,
+/// the groups merged along a random tree.
 ExactSum shuffled_grouped_sum(std::vector<double> xs, std::mt19937_64& rng) {
   std::shuffle(xs.begin(), xs.end(), rng);
   std::vector<ExactSum> parts;
