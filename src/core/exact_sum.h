@@ -81,8 +81,8 @@ class ExactSum {
   /// Adds this (private) sum into a shared bin with relaxed atomics, carries as in add_atomic.
   /// The cheap path for many contributions per bin: accumulate a batch privately, then merge once.
   void merge_into_atomic(LimbSpan limbs) const noexcept;
-  /// The first of the (usually two) limbs an add of finite x touches: lets a caller applying many
-  /// contributions to a large tally prefetch that cache line a few contributions ahead.
+  /// An add of finite x changes limbs limb_of(x) and limb_of(x) + 1 only (and a rare carry): lets
+  /// a caller applying many contributions to a large tally prefetch them a few contributions ahead.
   [[nodiscard]] static std::size_t limb_of(double x) noexcept;
   /// The correctly rounded value of a bin's limbs (no concurrent writers).
   [[nodiscard]] static double value_of(ConstLimbSpan limbs) noexcept;

@@ -308,6 +308,20 @@ TEST(ExactSum, EqualExactSumsHaveEqualBytesAndBytesRoundTrip) {
   EXPECT_EQ(bytes_of(a)[1074 / 8], std::byte{0x0c});
 }
 
+TEST(ExactSum, AnAddChangesOnlyTheTwoLimbsFromLimbOf) {
+  for (double x :
+       {1.0, 3e-310, DBL_TRUE_MIN, 0x1p63, DBL_MAX, 0x1.8p-1000, 0x1.fffffffffffffp127}) {
+    const ExactSum s = sum_of({x});
+    const std::size_t first = ExactSum::limb_of(x);
+    for (std::size_t i = 0; i < ExactSum::kLimbs; ++i) {
+      if (i != first && i != first + 1) {
+        EXPECT_EQ(s.limbs()[i], 0U) << x << " limb " << i;
+      }
+    }
+    EXPECT_FALSE(s.is_zero());
+  }
+}
+
 /// Contributions for the thread tests: several magnitudes and signs, so that carries and borrows
 /// ripple across limbs while threads race.
 std::vector<double> racing_terms(std::size_t n) {
