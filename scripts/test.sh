@@ -44,7 +44,7 @@ if [[ ${CARLO_SKIP_SANITIZE:-0} != 1 ]]; then
   export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/scripts/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
   run_ctest asan-suites build-asan -L 'unit|mpi' -LE script
-  run_ctest asan-runs build-asan -R '^run[.](exactly_once|retries_and_failures)[.]'
+  run_ctest asan-runs build-asan -R '^(run[.](exactly_once|retries_and_failures)[.]|surroundings[.]disk_full)'
   run_ctest asan-plugins build-asan -L plugin
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 fi
