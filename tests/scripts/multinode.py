@@ -51,8 +51,9 @@ def setup(d, tasks):
     run([CARLO, "gen", "graph", "--scale", "16", "--seed", "5", "-o", graph], plain_env())
     ref = os.path.join(d, "ref.h5")
     args = WALK + ["--data", graph, "--tasks", str(tasks)]
-    run(["mpiexec", "-n", str(2 * RANKS_PER_NODE), "--oversubscribe", CARLO, "run", "--quiet"] + args
-        + ["-o", ref], plain_env())
+    ranks = str(2 * RANKS_PER_NODE)
+    run(["mpiexec", "-n", ranks, "--oversubscribe", CARLO, "run", "--quiet"] + args + ["-o", ref],
+        plain_env())
     with h5py.File(ref, "r") as f:
         check(f.attrs["nodes"] == 1, f"the reference run is on one node, says {f.attrs['nodes']}")
     return graph, ref, args
@@ -92,7 +93,7 @@ def _two_nodes_identical(d):
     a = attrs(out)
     check(a["nodes"] == 2 and a["ranks"] == 4, f"carlo saw {a['nodes']} nodes, {a['ranks']} ranks")
     check(a["state"] == "complete", f"state {a['state']}")
-    check(a["checkpoints"] >= 5, f"at least 5 checkpoints across the nodes, took {a['checkpoints']}")
+    check(a["checkpoints"] >= 5, f"at least 5 checkpoints on two nodes, took {a['checkpoints']}")
     identical(out, ref, "two nodes with checkpoints")
     print(f"2 nodes, one loader each, {int(a['checkpoints'])} checkpoints, identical")
 
@@ -112,8 +113,8 @@ def checkpoint_taken(path, proc):
 
 def kill9_node_resume():
     """A node dies (kill -9 of every process on it: its orted and ranks) at random moments after
-    a checkpoint, inside widened checkpoints too; each --resume continues from the last checkpoint on two nodes,
-    and the finished file is bitwise identical to the one-node run."""
+    a checkpoint, inside widened checkpoints too; each --resume continues from the last
+    checkpoint on two nodes, and the finished file is bitwise identical to the one-node run."""
     with tempfile.TemporaryDirectory(prefix="carlo-mn-") as d:
         _kill9_node_resume(d)
 
@@ -128,8 +129,8 @@ def _kill9_node_resume(d):
         env = dict(c.env(plain_env()), CARLO_TEST_CHECKPOINT_PAUSE_MS="60")
         # A lost node is not a poison task: --max-crashes high enough that no task is quarantined
         # for having been in flight when its node died.
-        cmd = c.mpirun([CARLO, "run", "--quiet"] + args + ["-o", out, "--resume", "--checkpoint-every",
-                                                           "0.2", "--max-crashes", "100"],
+        cmd = c.mpirun([CARLO, "run", "--quiet"] + args +
+                       ["-o", out, "--resume", "--checkpoint-every", "0.2", "--max-crashes", "100"],
                        RANKS_PER_NODE)
         for _ in range(8):
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1,20 +1,24 @@
 #!/usr/bin/python3
 """A cluster of "nodes" on one machine: network namespaces with their own hostnames, joined by
-veth pairs to a bridge in one more namespace, the head node (hostname `head`, where mpirun runs, as
-on a cluster's login node), so no traffic leaves them. Open MPI launches across them over TCP: its
-rsh agent (a script this module writes) enters a node's namespace and takes its hostname instead of
-calling ssh, so every node runs its own orted and its ranks under it.
+veth pairs to a bridge in one more namespace, the head node (where mpirun runs, as on a cluster's
+login node), so no traffic leaves them. Open MPI launches across them over TCP: its rsh agent (a
+script this module writes) enters a node's namespace and takes its hostname instead of calling
+ssh, so every node runs its own orted and its ranks under it.
 
 Used by multinode.py (the tests) and from the command line for the benchmark
 (docs/benchmarks.md, "Two real nodes"):
 
-    multinode_cluster.py [--nodes N] [--ranks-per-node K] [--pss] [--trace-opens FILE] -- CMD...
+    multinode_cluster.py [--nodes N] [--ranks-per-node K] [--memory] [--trace-opens FILE] -- CMD...
 
-runs `mpirun --host node-a:K,node-b:K,... CMD...` across N nodes; --pss samples the proportional
-set size of every process running CMD's executable every 0.1 s and prints the peak summed per node.
-Needs root (namespaces); exits 77 (ctest's skip code) where namespaces cannot be made.
+runs `mpirun --host carlo-mn<pid>-a:K,carlo-mn<pid>-b:K,... CMD...`. --memory samples every 0.1 s
+each node's processes running CMD's executable and Open MPI's shared-memory files named after the
+node, and prints per node the peak of the PSS summed over its processes, and of its memory: the
+processes' private pages plus its shared-memory files (pages of a file no process has touched
+yet count too, which PSS misses). Needs root (namespaces); exits 77 (ctest's skip code) where
+namespaces cannot be made.
 """
 import argparse
+import glob
 import os
 import shutil
 import signal
@@ -27,13 +31,14 @@ SKIP = 77
 SUBNET = "10.251.0.0/24"
 _PREFIX = "carlo-mn"
 _AGENT = r"""#!/bin/sh
-# Open MPI's rsh agent for namespace nodes: "$1" is the node, the rest the command a remote shell
-# would run (orted and its environment). It enters the node's network namespace, takes the node's
-# hostname in a UTS namespace of its own, and runs the command there; with CARLO_MN_TRACE set to
-# "FILE DIR" every successful open of FILE on the node is logged to DIR/opens.NODE.
+# Open MPI's rsh agent for namespace nodes: "$1" is the node (its hostname and the name of its
+# network namespace), the rest the command a remote shell would run (orted and its environment).
+# It enters the node's network namespace, takes the node's hostname in a UTS namespace of its own
+# and runs the command there; with CARLO_MN_TRACE set to "FILE DIR" every successful open of FILE
+# on the node is logged to DIR/opens.NODE.
 host=$1
 shift
-set -- ip netns exec "@PREFIX@-$host" unshare --uts /bin/sh -c "hostname $host && $*"
+set -- ip netns exec "$host" unshare --uts /bin/sh -c "hostname $host && $*"
 if [ -n "$CARLO_MN_TRACE" ]; then
   file=${CARLO_MN_TRACE%% *} dir=${CARLO_MN_TRACE#* }
   exec strace -f --seccomp-bpf -qq -e trace=open,openat -e signal=none -e status=successful \
@@ -66,7 +71,8 @@ def cannot_make_namespaces():
 
 
 def _remove_stale():
-    """Namespaces left by a run that was killed (ctest's timeout sends SIGKILL; no cleanup ran)."""
+    """Namespaces and directories left by a run that was killed (ctest's timeout sends SIGKILL;
+    no cleanup ran)."""
     p = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     for line in p.stdout.splitlines():
         name = line.split()[0] if line.split() else ""
@@ -76,6 +82,20 @@ def _remove_stale():
         if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
             _kill_pids(_netns_pids(name))
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            _remove_open_mpi_files(name)
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), _PREFIX + "*-*")):
+        owner = os.path.basename(path)[len(_PREFIX):].split("-")[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(path, ignore_errors=True)  # the rsh agent's directory
+
+
+def _remove_open_mpi_files(host):
+    """What Open MPI leaves of a job whose processes on `host` were killed: shared-memory segments
+    named after the host, and its session directory."""
+    for path in glob.glob(f"/dev/shm/*.{host}.*"):
+        os.remove(path)
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"ompi.{host}.*")):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _netns_pids(netns):
@@ -92,19 +112,23 @@ def _kill_pids(pids):
 
 
 class Cluster:
-    """N namespace nodes node-a, node-b, ... at 10.251.0.1, .2, ... on a bridge in the head
-    node's namespace (10.251.0.254), which runs mpirun and no ranks. Use as a context manager: the namespaces and every process left in them go away
-    on exit, also on an exception or SIGTERM."""
+    """N namespace nodes TAG-a, TAG-b, ... (TAG = carlo-mn<pid>) at 10.251.0.1, .2, ... on a
+    bridge in the head node's namespace (10.251.0.254), which runs mpirun and no ranks. Use as a
+    context manager: the namespaces and every process left in them go away on exit, also on an
+    exception or SIGTERM, and so do the shared-memory files and session directories Open MPI
+    leaves behind when a node is killed."""
 
     def __init__(self, nodes=2):
-        self.hosts = [f"node-{chr(ord('a') + i)}" for i in range(nodes)]
+        # Host names are unique to this process, so what Open MPI names after them is ours.
         self.tag = f"{_PREFIX}{os.getpid()}"
-        self.dir = tempfile.mkdtemp(prefix="carlo-mn-")
+        self.hosts = [f"{self.tag}-{chr(ord('a') + i)}" for i in range(nodes)]
+        self.head = f"{self.tag}-head"
+        self.dir = tempfile.mkdtemp(prefix=self.tag + "-")
         self.agent = os.path.join(self.dir, "rsh-agent.sh")
         self._made = []
 
     def netns(self, host):
-        return f"{self.tag}-{host}"
+        return host  # each node's network namespace is named like the node
 
     def __enter__(self):
         _remove_stale()
@@ -120,7 +144,7 @@ class Cluster:
         self.close()
 
     def _make(self):
-        switch = self.netns("head")  # the head node is also the switch
+        switch = self.netns(self.head)  # the head node is also the switch
         self._add(switch)
         _run("ip", "-n", switch, "link", "add", "br0", "type", "bridge")
         _run("ip", "-n", switch, "addr", "add", "10.251.0.254/24", "dev", "br0")
@@ -148,6 +172,7 @@ class Cluster:
         for ns in reversed(self._made):
             _kill_pids(_netns_pids(ns))
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            _remove_open_mpi_files(ns)
         self._made = []
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -158,8 +183,8 @@ class Cluster:
         launch = ["mpirun", "--host", hosts, "--mca", "plm_rsh_agent", self.agent,
                   "--mca", "oob_tcp_if_include", SUBNET, "--mca", "btl_tcp_if_include", SUBNET,
                   "--mca", "btl", "vader,tcp,self"]
-        return ["ip", "netns", "exec", self.netns("head"), "unshare", "--uts", "/bin/sh", "-c",
-                'hostname head && exec "$@"', "sh"] + launch + list(argv)
+        return ["ip", "netns", "exec", self.netns(self.head), "unshare", "--uts", "/bin/sh", "-c",
+                f'hostname {self.head} && exec "$@"', "sh"] + launch + list(argv)
 
     def env(self, base=None, trace_opens=None):
         """The launcher's environment: no CARLO_RANKS_PER_NODE (real nodes only)."""
@@ -194,22 +219,37 @@ class Cluster:
         return None
 
 
-def _pss_kib(pid):
+def _rollup_kib(pid):
+    """(PSS, private) of process `pid` in KiB, from /proc/PID/smaps_rollup."""
+    pss = private = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                    pss = int(line.split()[1])
+                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    private += int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return pss, private
 
 
-def _sample_pss(cluster, exe, proc):
-    """Peak per node of the PSS summed over the processes running `exe`, in KiB."""
-    peak = {h: 0 for h in cluster.hosts}
+def _shm_kib(host):
+    """KiB allocated to the shared-memory files Open MPI names after `host` (vader, osc/sm)."""
+    total = 0
+    for path in glob.glob(f"/dev/shm/*.{host}.*"):
+        try:
+            total += os.stat(path).st_blocks // 2
+        except OSError:
+            pass
+    return total
+
+
+def _sample_memory(cluster, exe, proc):
+    """Per node, the peaks of PSS and of private + shared-memory files, in KiB."""
+    peak = {h: [0, 0] for h in cluster.hosts}
     while proc.poll() is None:
-        now = {h: 0 for h in cluster.hosts}
+        now = {h: [0, _shm_kib(h)] for h in cluster.hosts}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -220,9 +260,11 @@ def _sample_pss(cluster, exe, proc):
                 continue
             host = cluster.node_of(entry)
             if host:
-                now[host] += _pss_kib(entry)
+                pss, private = _rollup_kib(entry)
+                now[host][0] += pss
+                now[host][1] += private
         for h in peak:
-            peak[h] = max(peak[h], now[h])
+            peak[h] = [max(peak[h][0], now[h][0]), max(peak[h][1], now[h][1])]
         time.sleep(0.1)
     return peak
 
@@ -231,7 +273,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--ranks-per-node", type=int, default=2)
-    ap.add_argument("--pss", action="store_true", help="print each node's peak PSS of CMD")
+    ap.add_argument("--memory", action="store_true", help="print each node's peak memory")
     ap.add_argument("--trace-opens", metavar="FILE", help="print which processes opened FILE")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -246,12 +288,13 @@ def main():
         trace = os.path.realpath(a.trace_opens) if a.trace_opens else None
         proc = subprocess.Popen(c.mpirun(cmd, a.ranks_per_node), env=c.env(trace_opens=trace))
         exe = os.path.realpath(shutil.which(cmd[0]) or cmd[0])
-        peak = _sample_pss(c, exe, proc) if a.pss else None
+        peak = _sample_memory(c, exe, proc) if a.memory else None
         code = proc.wait()
         for h in c.hosts:
             if peak is not None:
-                print(f"{h}: peak PSS of {os.path.basename(exe)} summed over the node's ranks "
-                      f"{peak[h] / 1024:.0f} MiB")
+                pss, mine = (kib / 1024 for kib in peak[h])
+                print(f"{h}: peak PSS of {os.path.basename(exe)} summed over the node's processes "
+                      f"{pss:.0f} MiB; peak private + shared-memory files {mine:.0f} MiB")
             if trace:
                 print(f"{h}: processes that opened {trace}: {len(c.processes_opening(h))}")
         return code
