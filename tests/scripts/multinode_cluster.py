@@ -10,12 +10,11 @@ Used by multinode.py (the tests) and from the command line for the benchmark
 
     multinode_cluster.py [--nodes N] [--ranks-per-node K] [--memory] [--trace-opens FILE] -- CMD...
 
-runs `mpirun --host carlo-mn<pid>-a:K,carlo-mn<pid>-b:K,... CMD...`. --memory samples every 0.1 s
-each node's processes running CMD's executable and Open MPI's shared-memory files named after the
-node, and prints per node the peak of the PSS summed over its processes, and of its memory: the
-processes' private pages plus its shared-memory files (pages of a file no process has touched
-yet count too, which PSS misses). Needs root (namespaces); exits 77 (ctest's skip code) where
-namespaces cannot be made.
+runs `mpirun --host carlo-mn<pid>-a:K,carlo-mn<pid>-b:K,... CMD...`. --memory samples each node's
+processes running CMD's executable every 0.1 s, and prints per node the peak of the PSS summed
+over them, and of the node's memory: their private pages plus the /dev/shm files they map, each
+once (pages of a file no process has touched count too, which PSS misses). Needs root
+(namespaces); exits 77 (ctest's skip code) where namespaces cannot be made.
 """
 import argparse
 import glob
@@ -234,22 +233,30 @@ def _rollup_kib(pid):
     return pss, private
 
 
-def _shm_kib(host):
-    """KiB allocated to the shared-memory files Open MPI names after `host` (vader, osc/sm)."""
-    total = 0
-    for path in glob.glob(f"/dev/shm/*.{host}.*"):
+def _shared_files(pid, into):
+    """Adds to `into` (inode -> KiB allocated) the /dev/shm files process `pid` maps: Open MPI's
+    segments and carlo's windows, unlinked ones too (carlo removes its window's name at once)."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            lines = f.readlines()
+    except OSError:
+        return
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or not fields[5].startswith("/dev/shm/") or fields[4] in into:
+            continue
         try:
-            total += os.stat(path).st_blocks // 2
+            into[fields[4]] = os.stat(f"/proc/{pid}/map_files/{fields[0]}").st_blocks // 2
         except OSError:
             pass
-    return total
 
 
 def _sample_memory(cluster, exe, proc):
     """Per node, the peaks of PSS and of private + shared-memory files, in KiB."""
     peak = {h: [0, 0] for h in cluster.hosts}
     while proc.poll() is None:
-        now = {h: [0, _shm_kib(h)] for h in cluster.hosts}
+        now = {h: [0, 0] for h in cluster.hosts}
+        shared = {h: {} for h in cluster.hosts}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -263,7 +270,9 @@ def _sample_memory(cluster, exe, proc):
                 pss, private = _rollup_kib(entry)
                 now[host][0] += pss
                 now[host][1] += private
+                _shared_files(entry, shared[host])
         for h in peak:
+            now[h][1] += sum(shared[h].values())
             peak[h] = [max(peak[h][0], now[h][0]), max(peak[h][1], now[h][1])]
         time.sleep(0.1)
     return peak
