@@ -4,9 +4,11 @@
 #      running the unit tests, the MPI test suites and a few end-to-end runs of the whole
 #      scheduler and the plugin tests (dlopen of real plugins into an instrumented carlo; the
 #      other end-to-end tests only repeat code paths covered there, several times slower),
-#   2. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format).
+#   2. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format),
+#   3. when run as root: the MPI test suites and a few end-to-end runs again as the unprivileged
+#      system user carlo-test (made here if absent), since clusters never run carlo as root.
 # Exit status is non-zero if anything failed; the last line is the overall ctest-style summary.
-# Environment: CARLO_SKIP_SANITIZE=1 skips step 1.
+# Environment: CARLO_SKIP_SANITIZE=1 skips step 1, CARLO_SKIP_UNPRIVILEGED=1 step 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -19,15 +21,17 @@ bash scripts/setup.sh
 
 failed=0
 summaries=()
+as_user=()  # a command prefix running ctest as another user (step 3)
 # run_ctest NAME DIR CTEST_ARGS...: runs ctest in DIR, logs to $logs/NAME.log, keeps the summary.
 run_ctest() {
   local log=$logs/$1.log dir=$2
   shift 2
   local status=0
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@" 2>&1 | tee "$log" || status=$?
+  "${as_user[@]}" ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@" 2>&1 | tee "$log" ||
+    status=$?
   ((status == 0)) || failed=1
   local line
-  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  line=$(grep -a -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
   if [[ -z $line ]]; then
     failed=1
     line="0% tests passed, 1 tests failed out of 1"  # ctest itself did not get to run tests
@@ -51,6 +55,71 @@ fi
 
 echo "== test suite in build/"
 run_ctest main build
+
+# prepare_test_user USER TREE: makes the system user USER if absent and lets it read TREE, which
+# may sit under a home directory of mode 0700 on a fresh clone: ACL entries for USER alone, on the
+# directories above TREE it cannot enter and on TREE if it cannot read all of it.
+prepare_test_user() {
+  local user=$1 tree=$2 dir above=()
+  if [[ ! -f $tree/scripts/test.sh ]]; then
+    echo "prepare_test_user: $tree is not a carlo checkout" >&2
+    return 1
+  fi
+  id -u "$user" &>/dev/null ||
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+    return 1
+  dir=$tree
+  while [[ $dir != / ]]; do
+    dir=$(dirname "$dir")
+    above=("$dir" "${above[@]}")
+  done
+  for dir in "${above[@]}"; do  # top down: each test needs the one above it
+    runuser -u "$user" -- test -x "$dir" || setfacl -m "u:$user:x" "$dir" || return 1
+  done
+  if [[ -n $(runuser -u "$user" -- find "$tree" ! -readable -print -quit 2>&1) ]]; then
+    setfacl -R -m "u:$user:rX" "$tree" || return 1
+  fi
+}
+
+# user_ctest_tree USER: prints a new directory owned by USER holding a copy of build/'s
+# CTestTestfile.cmake files. ctest writes its logs next to them and runs each test in their
+# directory; the tests' commands name the build and source trees by absolute path, so the copy
+# gives the user a tree of its own to write in.
+user_ctest_tree() {
+  local tree
+  tree=$(mktemp -d /tmp/carlo-test-user.XXXXXX) || return 1
+  (cd build && find . -name CTestTestfile.cmake -exec cp --parents {} "$tree" \;) &&
+    chown -R "$1": "$tree" && echo "$tree"
+}
+
+# Step 3: what a cluster user runs, as one. The MPI suites (not the >2 GiB messages one: plain
+# MPI traffic, minutes long, nothing a user id changes), runs through the whole scheduler, the
+# node-shared data and tallies (the window filled without root), tasks crashing their ranks +
+# --resume (the signal and kill -9 resume tests time their signals against the run, and on a
+# loaded machine miss as root too), HDF5 files written by h5py, and real plugins dlopen'ed (from
+# the install the plugin.install fixture made in step 2, hence -FS). Not Slurm (root daemons)
+# nor the namespace nodes (need root).
+unprivileged_tests='^carlo_mpi_(transport|large_file)[.]'
+unprivileged_tests+='|^run[.](exactly_once[.]np3|exactly_once[.]nodes4of2)$'
+unprivileged_tests+='|^run[.](retries_and_failures[.]np4|bootstrap_accuracy)$'
+unprivileged_tests+='|^walk[.]node_tallies$|^io[.]h5py_plain$'
+unprivileged_tests+='|^resume[.]poison_task_quarantined$'
+unprivileged_tests+='|^plugin[.](example_identical_at_1_and_3_ranks|refuses_other_abi)$'
+if ((EUID == 0)) && [[ ${CARLO_SKIP_UNPRIVILEGED:-0} != 1 ]]; then
+  echo "== MPI and end-to-end tests as the unprivileged user carlo-test"
+  if prepare_test_user carlo-test "$PWD" && user_tree=$(user_ctest_tree carlo-test); then
+    # Not root any more: Open MPI needs (and heeds) no OMPI_ALLOW_RUN_AS_ROOT*.
+    as_user=(runuser -u carlo-test --
+             env -u OMPI_ALLOW_RUN_AS_ROOT -u OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+    run_ctest unprivileged "$user_tree" -FS carlo_installed -R "$unprivileged_tests"
+    as_user=()
+    rm -rf "$user_tree"
+  else
+    echo "test.sh: could not set up the unprivileged user carlo-test" >&2
+    failed=1
+    summaries+=("0% tests passed, 1 tests failed out of 1")
+  fi
+fi
 
 failures=0 total=0
 for s in "${summaries[@]}"; do
