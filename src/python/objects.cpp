@@ -14,6 +14,18 @@ py::array read_only(const py::dtype& dtype, const void* data, std::uint64_t coun
   return a;
 }
 
+/// numpy's `philox_state` (numpy/random/src/philox/philox.h, the same from numpy 1.17 to 2.x),
+/// behind `Philox.ctypes.state_address`. Written directly only after PyTask checked, on this
+/// numpy, that doing so gives exactly the draws of a new Philox(key=...).
+struct NumpyPhiloxState {
+  std::uint64_t* ctr;  // philox4x64_ctr_t*: 4 words
+  std::uint64_t* key;  // philox4x64_key_t*: 2 words
+  int buffer_pos;
+  std::uint64_t buffer[4];
+  int has_uint32;
+  std::uint32_t uinteger;
+};
+
 }  // namespace
 
 Ragged::Ragged(const RaggedView& view) : view_(view) {
@@ -60,6 +72,42 @@ PyTask::PyTask(const Declared& d, std::vector<TallySpec> tallies)
   state_["buffer_pos"] = 4;
   state_["has_uint32"] = 0;
   state_["uinteger"] = 0;
+  check_direct_reset(random);
+}
+
+void PyTask::reset_rng(const std::uint64_t key[2]) {
+  if (direct_) {
+    auto* s = static_cast<NumpyPhiloxState*>(direct_);
+    for (int i = 0; i < 4; ++i) s->ctr[i] = s->buffer[i] = 0;
+    s->key[0] = key[0];
+    s->key[1] = key[1];
+    s->buffer_pos = 4;  // empty: the next draw computes block 0
+    s->has_uint32 = 0;
+    s->uinteger = 0;
+    return;
+  }
+  key_.mutable_at(0) = key[0];
+  key_.mutable_at(1) = key[1];
+  bitgen_.attr("state") = state_;  // numpy's own setter: about 2 us
+}
+
+void PyTask::check_direct_reset(const py::module_& random) {
+  const std::uint64_t key[2] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  py::array_t<std::uint64_t> k(2);
+  k.mutable_at(0) = key[0];
+  k.mutable_at(1) = key[1];
+  try {
+    direct_ = reinterpret_cast<void*>(
+        bitgen_.attr("ctypes").attr("state_address").cast<std::uintptr_t>());
+    generator_.attr("random")(3);  // some state to overwrite
+    reset_rng(key);
+    py::object mine = bitgen_.attr("random_raw")(7);
+    py::object fresh = random.attr("Philox")(py::arg("key") = k).attr("random_raw")(7);
+    if (!py::module_::import("numpy").attr("array_equal")(mine, fresh).cast<bool>())
+      direct_ = nullptr;
+  } catch (py::error_already_set&) {
+    direct_ = nullptr;  // no ctypes interface: keep the setter
+  }
 }
 
 Task& PyTask::current() const {
@@ -78,9 +126,7 @@ py::object PyTask::rng() {
   if (!rng_fresh_) {
     std::uint64_t key[2];
     rng_key(t.rng(), key);  // a copy of the stream: the task's own stays untouched
-    key_.mutable_at(0) = key[0];
-    key_.mutable_at(1) = key[1];
-    bitgen_.attr("state") = state_;
+    reset_rng(key);
     rng_fresh_ = true;
   }
   return generator_;
