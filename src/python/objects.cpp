@@ -1,6 +1,8 @@
 // carlo.Ragged and carlo.Task.
 #include "python/objects.h"
 
+#include <algorithm>
+
 namespace carlo::python {
 
 namespace {
@@ -136,11 +138,11 @@ std::size_t PyTask::index_of(const std::unordered_map<std::string, std::size_t>&
                              const std::string& name, const char* kind) const {
   auto it = names.find(name);
   if (it != names.end()) return it->second;
+  std::vector<std::string> declared;
+  for (const auto& entry : names) declared.push_back(entry.first);
+  std::sort(declared.begin(), declared.end());
   std::string have;
-  for (const auto& n : kind[0] == 'o' ? decl_.observations : std::vector<std::string>{})
-    have += (have.empty() ? "" : ", ") + n;
-  for (const auto& t : kind[0] == 't' ? decl_.tallies : std::vector<TallySpec>{})
-    have += (have.empty() ? "" : ", ") + t.name;
+  for (const auto& n : declared) have += (have.empty() ? "" : ", ") + n;
   throw py::key_error("simulation '" + decl_.name + "' declares no " + kind + " '" + name +
                       "' (it has: " + (have.empty() ? "none" : have) + ")");
 }
