@@ -33,6 +33,9 @@ class PySimulation final : public Simulation {
     } catch (py::error_already_set& e) {
       task_->end();
       throw TaskError(describe(e));
+    } catch (...) {
+      task_->end();  // a task object kept by the script must not point at a finished task
+      throw;
     }
     task_->end();
   }
