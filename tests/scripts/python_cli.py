@@ -230,6 +230,25 @@ def signal_checkpoints_while_python_runs():
     check(os.path.exists(path + ".ckpt"), "checkpoint written")
 
 
+def segfault_is_quarantined():
+    """A task that segfaults the interpreter is a crash like any other: the job dies, --resume
+    twice (crash, then crash on probation), then the task is quarantined and the rest done."""
+    path = out("crash.h5")
+    args = ["--plugin", os.path.join(AIDS, "crash.py"), "--sim", "pycrash", "--tasks", "200",
+            "--seed", "1", "-o", path, "--resume", "--checkpoint-every", "0.1"]
+    codes = []
+    for _ in range(4):
+        p = subprocess.run(cmd(args, 3), env=ENV, capture_output=True, text=True, timeout=300)
+        codes.append(p.returncode)
+        if p.returncode in (0, 2):
+            break
+    check(codes[-1] == 2 and len(codes) == 3, f"exit codes {codes}")
+    with h5py.File(path, "r") as f:
+        check(list(f["failures/task"][()]) == [50], "only the crashing task failed")
+        check("crashed its worker" in message(f, 0), f"message {message(f, 0)!r}")
+        check(int((f["tasks/status"][()] == 1).sum()) == 199, "every other task done")
+
+
 def help_lists_simulations_and_options():
     """--help with a .py plugin lists its simulations, and with --sim its options, typed, with
     their defaults."""
@@ -254,7 +273,8 @@ CASES = {f.__name__: f for f in (
     examples_identical_across_ranks_and_batches, bootstrap_estimates_the_cpp_expectation,
     walk_estimates_pagerank_like_cpp, rng_is_keyed_numpy_philox, write_into_data_fails_the_task,
     exceptions_are_failures, broken_scripts_refused, killed_then_resumed_identical,
-    signal_checkpoints_while_python_runs, help_lists_simulations_and_options,
+    signal_checkpoints_while_python_runs, segfault_is_quarantined,
+    help_lists_simulations_and_options,
     carlo_does_not_link_python)}
 
 if __name__ == "__main__":
