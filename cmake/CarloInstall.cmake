@@ -35,6 +35,10 @@ if(CARLO_INSTALL)
   # would list it twice in carloTargets.cmake).
   install(TARGETS carlo_lib EXPORT carloTargets
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  # The Python host goes next to libcarlo, where `carlo` looks for it; not exported (no one links it).
+  if(TARGET carlo_python)
+    install(TARGETS carlo_python LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  endif()
   # The executable is not exported: its target name would clash with carlo::carlo.
   install(TARGETS carlo RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   # include/carlo/ holds the plugin API and nothing else (internal headers live next to their

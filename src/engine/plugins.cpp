@@ -26,6 +26,25 @@ std::string load_error(const std::string& path) {
   return text;
 }
 
+/// A `.py` file is a Python plugin: libcarlo_python (next to libcarlo, so the one of this build)
+/// embeds the interpreter and registers the script's simulations. Loaded on first use only, so a
+/// run without Python starts no interpreter; RTLD_GLOBAL so that numpy's extension modules find
+/// libpython's symbols.
+std::function<void(Registry&)> python_registrar(const std::string& path, const std::string& file) {
+  Dl_info self{};
+  dladdr(reinterpret_cast<void*>(&load_error), &self);
+  const auto lib = std::filesystem::path(self.dli_fname ? self.dli_fname : "").parent_path() /
+                   "libcarlo_python.so";
+  void* handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (!handle)
+    throw InputError(path + ": cannot run a Python plugin: this carlo has no Python support (" +
+                     load_error(lib.string()) + "; build it with python3-dev and pybind11-dev)");
+  using PythonFn = void (*)(Registry&, const char*);
+  auto fn = reinterpret_cast<PythonFn>(dlsym(handle, "carlo_python_register"));
+  if (!fn) throw InputError(lib.string() + ": missing entry point carlo_python_register");
+  return [fn, file](Registry& r) { fn(r, file.c_str()); };
+}
+
 }  // namespace
 
 PluginSet::~PluginSet() {
@@ -47,6 +66,10 @@ void PluginSet::load(const std::string& path, Registry& registry) {
   // so a symlink or another spelling of the path counts as the same file.
   for (const auto& l : loaded_)
     if (std::filesystem::equivalent(file, l.file, ec)) return;
+  if (std::filesystem::path(file).extension() == ".py") {
+    register_checked(path, file, python_registrar(path, file), registry);
+    return;
+  }
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const std::string why = load_error(file);
@@ -72,6 +95,11 @@ void PluginSet::load(const std::string& path, Registry& registry) {
   if (theirs != CARLO_PLUGIN_ABI)
     throw InputError(path + ": plugin built against " + theirs + ", but this carlo is " +
                      CARLO_PLUGIN_ABI + " (rebuild the plugin against this carlo)");
+  register_checked(path, file, reg, registry);
+}
+
+void PluginSet::register_checked(const std::string& path, const std::string& file,
+                                 const std::function<void(Registry&)>& reg, Registry& registry) {
   // Register into a scratch registry first: a refused plugin adds nothing, and a name clash is
   // reported against the plugin's file rather than as a bare duplicate. Its options are checked
   // against carlo run's own there.

@@ -3,6 +3,7 @@
 /// Users' simulations from shared libraries (`--plugin lib.so`).
 #include <carlo/simulation.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,12 @@ class PluginSet {
   PluginSet(const PluginSet&) = delete;
   PluginSet& operator=(const PluginSet&) = delete;
   ~PluginSet();
-  /// Loads `path` and registers its simulations. A file loaded already, under this or another
-  /// name (a link, a relative path), is skipped. Refuses a library without carlo's entry points
-  /// or built against another plugin ABI, naming the file and both versions, and a simulation
-  /// name carlo or an earlier plugin has, naming the plugin that registered it first.
+  /// Loads `path` and registers its simulations. A `.py` file is a Python script (DESIGN §7):
+  /// libcarlo_python, next to libcarlo, imports it and registers the classes it declares. A file
+  /// loaded already, under this or another name (a link, a relative path), is skipped. Refuses a
+  /// library without carlo's entry points or built against another plugin ABI, naming the file and
+  /// both versions, and a simulation name carlo or an earlier plugin has, naming the plugin that
+  /// registered it first.
   /// Its options are checked against `registry.reserved_options()` (carlo run's own names).
   void load(const std::string& path, Registry& registry);
   /// The absolute path of the library that registered simulation `sim`; nullptr for carlo's own.
@@ -29,6 +32,9 @@ class PluginSet {
   static std::string checksum(const std::string& file);
 
  private:
+  /// Calls `reg` on a scratch registry, then adds what it registered unless a name clashes.
+  void register_checked(const std::string& path, const std::string& file,
+                        const std::function<void(Registry&)>& reg, Registry& registry);
   struct Loaded {
     std::string file;  ///< absolute path, as first given
     std::vector<std::string> sims;

@@ -1,0 +1,2 @@
+import carlo
+import no_such_module_here

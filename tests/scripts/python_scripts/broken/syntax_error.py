@@ -1,0 +1,6 @@
+import carlo
+
+@carlo.simulation(name="pybad", observations=["x"])
+class Bad:
+    def run(self, task)
+        pass
