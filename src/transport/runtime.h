@@ -66,17 +66,20 @@ class Runtime {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Memory shared by all ranks of a node, in an MPI-3 shared window (MPI_Win_allocate_shared):
-/// the leader allocates `bytes`, the others allocate nothing and query the leader's segment.
-/// The leader fills it through `writable()`, then `seal()` makes it read-only on every rank
-/// (mprotect), so a stray write faults instead of corrupting the neighbours' data. Move-only; the
-/// window is freed (collectively, at destruction) on every rank of the node.
+/// Memory shared by all ranks of a node, one copy per node: the leader creates an anonymous memory
+/// file (memfd) of `bytes` with its pages reserved, and every rank of the node maps it (the others
+/// open it through the leader's /proc entry: same user, no privilege needed). The leader fills it
+/// through `writable()` or `fill_from_file()`, then `seal()` makes it read-only on every rank
+/// (mprotect), so a stray write faults instead of corrupting the neighbours' data. Move-only;
+/// destruction unmaps locally (not collective); the memory goes with the last mapping.
+/// docs/architecture-transport.md, "Where the window lives".
 class SharedSegment {
  public:
-  /// Collective (world). Checks first that the node can hold `bytes` (shared-memory file system
-  /// space and available memory) and throws InputError naming the sizes otherwise, on every rank.
-  /// `bytes` may be the same or differ per node (each leader passes its node's size); other ranks'
-  /// argument is ignored.
+  /// Collective (world). Checks first that the node can hold `bytes` (available memory, capped by
+  /// the cgroup's limit) and throws InputError naming the sizes otherwise, on every rank; a
+  /// failure to reserve the pages is the same InputError on every rank too. `bytes` may be the
+  /// same or differ per node (each leader passes its node's size); other ranks' argument is
+  /// ignored.
   static SharedSegment allocate(const Runtime& rt, std::uint64_t bytes, const std::string& what);
   SharedSegment() noexcept;
   ~SharedSegment();
@@ -86,15 +89,15 @@ class SharedSegment {
   /// Leader only, before seal(); page-aligned.
   std::byte* writable();
   /// Leader only, before seal(): fills bytes [at, at + count) of the segment with `count` bytes
-  /// of the open file `fd` from `file_offset`. Where the segment's backing file can be written
-  /// (Open MPI's tmpfs file, reachable with CAP_SYS_ADMIN), the kernel copies the bytes there
-  /// (sendfile: no page faults, no zeroing); otherwise pread() through writable(). Throws
-  /// SystemError on I/O errors.
+  /// of the open file `fd` from `file_offset`. The kernel copies them into the memory file
+  /// (sendfile: no page faults, no zeroing, no privilege needed); where sendfile cannot read `fd`,
+  /// pread() through writable() finishes. Throws SystemError on I/O errors.
   void fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count);
   /// Page-aligned start of the shared bytes, on every rank of the node.
   const std::byte* data() const noexcept;
   std::uint64_t size() const noexcept;
-  /// Collective (node): waits for the leader's writes, then makes the pages read-only everywhere.
+  /// Collective (node): waits for the leader's writes, then makes the pages read-only everywhere
+  /// (a write faults; whole pages, so the bytes after size() in the last page too).
   void seal();
   /// For a segment that is never sealed (node-wide scratch, e.g. shared tallies): the shared
   /// bytes on every rank of the node, all of them writing (they coordinate, e.g. with atomics).

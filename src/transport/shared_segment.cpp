@@ -1,15 +1,17 @@
-// SharedSegment: one copy of read-only data per node in an MPI-3 shared window.
+// SharedSegment: one copy of read-only data per node, in carlo's own shared memory.
 //
-// Where the bytes live: Open MPI 4.1's osc/sm backs a shared window with a file in the MCA
-// parameter osc_sm_backing_directory (default /dev/shm, a tmpfs), mapped by every rank of the
-// node. tmpfs does not reserve space when the file is sized, so a window larger than the free
-// space would SIGBUS in the middle of the load; hence the capacity check before allocating and
-// the prefault (MADV_POPULATE_WRITE) that turns a late shortage into an error instead of a
-// signal.
+// Where the bytes live: the node leader creates an anonymous memory file (memfd_create: tmpfs
+// pages with no name, so nothing is left behind if a rank crashes), sizes it, reserves its pages
+// (fallocate) and maps it; the other ranks of the node open the same file through
+// /proc/<leader pid>/fd/<fd> (the way memfd_create(2) documents for sharing with a process that
+// did not inherit the descriptor; same user, no capability needed), check that it is the same
+// inode, and map it too. Every rank maps the whole file MAP_SHARED: one copy per node.
 //
-// Layout: the base pointer Open MPI returns is not page-aligned (it follows Open MPI's control
-// data, in the same page). We allocate two pages more than asked and put the data at the first
-// page boundary, so mprotect() in seal() covers only our pages, never Open MPI's.
+// Why not MPI_Win_allocate_shared (the first version): Open MPI's window is a file it has already
+// unlinked. Filling it without page faults needs that file, which only /proc/self/map_files
+// reaches, and only with CAP_SYS_ADMIN; unprivileged users had to prefault and copy through the
+// mapping, 6 to 13 times slower (docs/benchmarks.md). With our own file the leader always holds
+// the descriptor and fill_from_file() copies in the kernel (sendfile) for everyone.
 
 #include "transport/mpi_detail.h"
 
@@ -19,17 +21,16 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
-#include <sys/statvfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -38,78 +39,26 @@ namespace carlo::transport {
 using detail::check;
 
 struct SharedSegment::Impl {
-  MPI_Win win = MPI_WIN_NULL;
   MPI_Comm node = MPI_COMM_NULL;  ///< the Runtime's node communicator (not owned)
-  std::byte* data = nullptr;
+  std::byte* data = nullptr;      ///< the mapping (whole pages), or nullptr
   std::uint64_t bytes = 0;
-  std::uint64_t protected_bytes = 0;  ///< whole pages under `data` that seal() made read-only
+  std::uint64_t mapped_bytes = 0;  ///< whole pages, at least one
   bool leader = false;
   bool sealed = false;
-  bool locked = false;            ///< inside MPI_Win_lock_all (needed for MPI_Win_sync)
-  int file = -1;                  ///< leader: the window's backing file, opened for writing, or -1
-  std::uint64_t file_offset = 0;  ///< where `data` starts in that file
+  int file = -1;  ///< leader, until seal(): the memory file, for fill_from_file()
 
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   ~Impl() {
     if (file >= 0) close(file);
-    if (sealed && protected_bytes > 0) mprotect(data, protected_bytes, PROT_READ | PROT_WRITE);
-    if (locked) MPI_Win_unlock_all(win);
-    if (win != MPI_WIN_NULL) MPI_Win_free(&win);
+    if (data != nullptr) munmap(data, mapped_bytes);
   }
 };
 
 namespace {
 
 std::uint64_t page_size() { return static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)); }
-
-std::uint64_t round_up(std::uint64_t n, std::uint64_t to) { return (n + to - 1) / to * to; }
-
-// Where osc/sm will put its backing file: the MCA parameter osc_sm_backing_directory, default
-// /dev/shm. Reading it through the MPI tools interface would be exact but MPI_T_init costs 0.2 s,
-// so the environment is consulted here and the real file is confirmed after allocation
-// (mapping_of), before any page is touched.
-std::string expected_backing_directory() {
-  const char* dir = std::getenv("OMPI_MCA_osc_sm_backing_directory");
-  return dir != nullptr && *dir != '\0' ? dir : "/dev/shm";
-}
-
-// The mapping that holds `address`, from /proc/self/maps.
-struct Mapping {
-  std::string range;  ///< "begin-end" in hex, as /proc/self/map_files names it
-  std::uint64_t begin = 0;
-  std::uint64_t file_offset = 0;
-  std::string path;  ///< empty if anonymous (Open MPI uses plain memory for a one-rank node)
-  std::string directory() const {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "" : slash == 0 ? "/" : path.substr(0, slash);
-  }
-};
-
-Mapping mapping_of(const void* address) {
-  const auto target = reinterpret_cast<std::uintptr_t>(address);
-  std::ifstream maps("/proc/self/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    std::istringstream fields(line);
-    Mapping m;
-    std::string perms, offset, device;
-    std::uint64_t inode = 0;
-    fields >> m.range >> perms >> offset >> device >> inode;
-    const auto dash = m.range.find('-');
-    if (dash == std::string::npos) continue;
-    m.begin = std::stoull(m.range.substr(0, dash), nullptr, 16);
-    const std::uint64_t end = std::stoull(m.range.substr(dash + 1), nullptr, 16);
-    if (target < m.begin || target >= end) continue;
-    m.file_offset = std::stoull(offset, nullptr, 16);
-    std::getline(fields >> std::ws, m.path);
-    if (m.path.empty() || m.path[0] != '/') m.path.clear();
-    const std::string deleted = " (deleted)";
-    if (m.path.size() > deleted.size() &&
-        m.path.compare(m.path.size() - deleted.size(), deleted.size(), deleted) == 0)
-      m.path.resize(m.path.size() - deleted.size());
-    return m;
-  }
-  return {};
-}
 
 std::optional<std::uint64_t> read_number(const std::string& path) {
   std::ifstream in(path);
@@ -141,31 +90,6 @@ std::optional<std::uint64_t> available_memory() {
   return available;
 }
 
-// Empty if `host_bytes` (everything the node leaders of this host are about to put in shared
-// memory) fits, else the one-line InputError message.
-std::string capacity_problem(std::uint64_t node_bytes, std::uint64_t host_bytes, bool virtual_nodes,
-                             const std::string& dir, const std::string& what) {
-  struct statvfs fs {};
-  // Open MPI cannot create its backing file there either, and some ranks would then wait forever
-  // inside MPI_Win_allocate_shared: refuse now, on every rank.
-  if (statvfs(dir.c_str(), &fs) != 0)
-    return what + ": cannot use " + dir + " for shared memory (" + std::strerror(errno) +
-           "; see the MCA parameter osc_sm_backing_directory)";
-  const std::optional<std::uint64_t> free_space =
-      static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
-  const std::optional<std::uint64_t> available = available_memory();
-  const bool fits =
-      (!free_space || host_bytes <= *free_space) && (!available || host_bytes <= *available);
-  if (fits) return {};
-  std::string amount = format_bytes(node_bytes);
-  if (virtual_nodes && host_bytes != node_bytes)
-    amount += " (" + format_bytes(host_bytes) + " for all virtual nodes of this host)";
-  std::string room;
-  if (free_space) room = format_bytes(*free_space) + " free in " + dir;
-  if (available) room += (room.empty() ? "" : ", ") + format_bytes(*available) + " available";
-  return what + ": " + amount + " does not fit in this node's shared memory (" + room + ")";
-}
-
 // Saturating, so an absurd request cannot wrap around to a small one.
 std::uint64_t add_saturating(std::uint64_t a, std::uint64_t b) {
   return a > std::numeric_limits<std::uint64_t>::max() - b
@@ -173,94 +97,139 @@ std::uint64_t add_saturating(std::uint64_t a, std::uint64_t b) {
              : a + b;
 }
 
+// Whole pages mapped for a segment of `bytes` (at least one, so data() is never null), saturating.
+std::uint64_t mapped_size(std::uint64_t bytes) {
+  const std::uint64_t page = page_size();
+  return std::max(page, add_saturating(bytes, page - 1) / page * page);
+}
+
+// Empty if `host_bytes` (everything the node leaders of this host are about to put in shared
+// memory) fits, else the one-line InputError message. A memory file is not limited by the size
+// of /dev/shm, only by memory (and the cgroup's limit, which its pages are charged to).
+std::string capacity_problem(std::uint64_t node_bytes, std::uint64_t host_bytes, bool virtual_nodes,
+                             const std::string& what) {
+  if (node_bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) / 2)
+    return what + ": " + std::to_string(node_bytes) + " bytes is beyond any addressable size";
+  const std::optional<std::uint64_t> available = available_memory();
+  if (!available || host_bytes <= *available) return {};
+  std::string amount = format_bytes(node_bytes);
+  if (virtual_nodes && host_bytes != node_bytes)
+    amount += " (" + format_bytes(host_bytes) + " for all virtual nodes of this host)";
+  return what + ": " + amount + " does not fit in this node's shared memory (" +
+         format_bytes(*available) + " available)";
+}
+
+// Collective (world): refuses, with the same InputError on every rank, a segment that the node
+// cannot hold. Virtual nodes of one host share its memory, so their requests are added up.
+void check_capacity(const Runtime& rt, std::uint64_t bytes, const std::string& what) {
+  const Runtime::Impl& m = rt.impl();
+  const std::uint64_t node_bytes = rt.is_leader() ? bytes : 0;
+  std::uint64_t host_bytes =
+      std::min<std::uint64_t>(rt.is_leader() ? mapped_size(bytes) : 0, std::uint64_t{1} << 62);
+  detail::allreduce_sleeping(&host_bytes, 1, MPI_UINT64_T, MPI_SUM, m.host);
+  std::string problem;
+  if (rt.is_leader()) problem = capacity_problem(node_bytes, host_bytes, m.virtual_nodes, what);
+  if (std::string error = rt.first_error(problem); !error.empty()) throw InputError(error);
+}
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U  // Linux 6.3; older headers lack it
+#endif
+
+// What the leader tells the other ranks of its node, so they can open its memory file.
+struct FileIdentity {
+  std::uint64_t ok = 0;  ///< 1 if the leader created and mapped the file
+  std::uint64_t pid = 0;
+  std::uint64_t fd = 0;
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+};
+
+// Leader: creates the memory file, reserves its pages and maps it into `s`. Reserving now makes a
+// shortage of memory an InputError here instead of a SIGBUS in the middle of the load, and tmpfs
+// pages reserved by fallocate are not zeroed where a later write covers them.
+FileIdentity create_memory_file(SharedSegment::Impl& s, const std::string& what) {
+  // Not executable (and sealed so): the file only ever holds data.
+  s.file = memfd_create("carlo-shared-segment", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+  if (s.file < 0 && errno == EINVAL) s.file = memfd_create("carlo-shared-segment", MFD_CLOEXEC);
+  if (s.file < 0) throw SystemError(what + ": memfd_create: " + std::strerror(errno));
+  int rc = 0;
+  do {  // tmpfs stops at a pending signal; the pages reserved so far stay, so retrying resumes
+    rc = fallocate(s.file, 0, 0, static_cast<off_t>(s.mapped_bytes));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    const std::string message = what + ": cannot reserve " + format_bytes(s.bytes) +
+                                " of shared memory on this node (" + std::strerror(errno) + ")";
+    if (errno == ENOSPC || errno == ENOMEM) throw InputError(message);
+    throw SystemError(message);
+  }
+  void* p = mmap(nullptr, s.mapped_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, s.file, 0);
+  if (p == MAP_FAILED) throw SystemError(what + ": mmap of shared memory: " + std::strerror(errno));
+  s.data = static_cast<std::byte*>(p);
+  struct stat st {};
+  if (fstat(s.file, &st) != 0) throw SystemError(what + ": fstat: " + std::strerror(errno));
+  return {1, static_cast<std::uint64_t>(getpid()), static_cast<std::uint64_t>(s.file),
+          static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+// Other ranks: opens the leader's memory file through /proc and maps it into `s`. The leader keeps
+// its descriptor open until every rank has passed the agreement that follows.
+void attach_memory_file(SharedSegment::Impl& s, const FileIdentity& id, const std::string& what) {
+  const std::string path = "/proc/" + std::to_string(id.pid) + "/fd/" + std::to_string(id.fd);
+  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    throw SystemError(what + ": cannot open the node leader's shared memory " + path + ": " +
+                      std::strerror(errno));
+  struct stat st {};
+  const bool same = fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == id.device &&
+                    static_cast<std::uint64_t>(st.st_ino) == id.inode;
+  void* p =
+      same ? mmap(nullptr, s.mapped_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  const int mmap_errno = errno;
+  close(fd);
+  if (!same)
+    throw SystemError(what + ": " + path +
+                      " is not the node leader's shared memory (ranks in different process "
+                      "namespaces?)");
+  if (p == MAP_FAILED)
+    throw SystemError(what + ": mmap of shared memory: " + std::strerror(mmap_errno));
+  s.data = static_cast<std::byte*>(p);
+}
+
 }  // namespace
 
 SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
                                       const std::string& what) {
-  const Runtime::Impl& m = rt.impl();
-  const bool leader = rt.is_leader();
-  const std::uint64_t page = page_size();
-  const std::uint64_t node_bytes = leader ? bytes : 0;
-  const std::uint64_t window_bytes = leader ? add_saturating(bytes, 2 * page) : 0;
-
-  // 1. Capacity, agreed by all ranks before anything is allocated. Virtual nodes of one host
-  // share its memory, so their requests are added up.
-  std::uint64_t host_bytes = std::min<std::uint64_t>(window_bytes, std::uint64_t{1} << 62);
-  detail::allreduce_sleeping(&host_bytes, 1, MPI_UINT64_T, MPI_SUM, m.host);
-  std::string problem;
-  if (leader) {
-    if (window_bytes > static_cast<std::uint64_t>(std::numeric_limits<MPI_Aint>::max()))
-      problem = what + ": " + std::to_string(bytes) + " bytes is beyond any addressable size";
-    else
-      problem = capacity_problem(node_bytes, host_bytes, m.virtual_nodes,
-                                 expected_backing_directory(), what);
-  }
-  if (std::string error = rt.first_error(problem); !error.empty()) throw InputError(error);
-
-  // 2. The window: the leader allocates, the others attach to the leader's memory.
+  check_capacity(rt, bytes, what);  // 1. agreed by all ranks before anything is allocated
   SharedSegment segment;
   segment.impl_ = std::make_unique<Impl>();
   Impl& s = *segment.impl_;
-  s.node = m.node;
-  s.leader = leader;
+  s.node = rt.impl().node;
+  s.leader = rt.is_leader();
   s.bytes = bytes;
+  s.mapped_bytes = mapped_size(bytes);
+  // 2. The leader creates the memory, the others map it; a failure anywhere is agreed on.
   std::string failure;
   bool input_failure = false;
-  try {
-    void* base = nullptr;
-    check(MPI_Win_allocate_shared(static_cast<MPI_Aint>(window_bytes), 1, MPI_INFO_NULL, m.node,
-                                  &base, &s.win),
-          "MPI_Win_allocate_shared");
-    check(MPI_Win_set_errhandler(s.win, MPI_ERRORS_RETURN), "MPI_Win_set_errhandler");
-    MPI_Aint leader_bytes = 0;
-    int unit = 0;
-    void* leader_base = nullptr;
-    check(MPI_Win_shared_query(s.win, 0, &leader_bytes, &unit, &leader_base),
-          "MPI_Win_shared_query");
-    const auto address = reinterpret_cast<std::uintptr_t>(leader_base);
-    s.data = static_cast<std::byte*>(leader_base) + (round_up(address, page) - address);
-    if (s.data + bytes > static_cast<std::byte*>(leader_base) + leader_bytes)
-      throw SystemError(what + ": shared window smaller than requested");
-    if (leader && bytes > 0) {
-      // The window is sized but untouched (tmpfs reserves nothing yet): if Open MPI put it
-      // somewhere else than expected, check that place before writing a byte.
-      const Mapping mapping = mapping_of(s.data);
-      const std::string dir = mapping.directory();
-      if (!dir.empty() && dir != expected_backing_directory()) {
-        std::string late = capacity_problem(node_bytes, host_bytes, m.virtual_nodes, dir, what);
-        if (!late.empty()) {
-          input_failure = true;
-          throw InputError(late);
-        }
-      }
-      // The backing file itself lets fill_from_file() copy in the kernel. Open MPI has unlinked
-      // it; /proc/self/map_files reaches it (where the process may: CAP_SYS_ADMIN).
-      if (!mapping.path.empty())
-        s.file = open(("/proc/self/map_files/" + mapping.range).c_str(), O_RDWR | O_CLOEXEC);
-      if (s.file >= 0)
-        s.file_offset =
-            mapping.file_offset +
-            static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(s.data) - mapping.begin);
+  FileIdentity id;
+  if (s.leader) {
+    try {
+      id = create_memory_file(s, what);
+    } catch (const InputError& e) {
+      failure = e.what();
+      input_failure = true;
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
-    check(MPI_Win_lock_all(MPI_MODE_NOCHECK, s.win), "MPI_Win_lock_all");
-    s.locked = true;
-    // Reserve the pages now so a shortage of shared memory is an error here, not a SIGBUS during
-    // the load: fallocate() when we hold the file (pages that a later write covers are never
-    // zeroed), else prefault the mapping.
-    if (leader && bytes > 0) {
-      const std::uint64_t length = round_up(bytes, page);
-      const bool reserved =
-          s.file >= 0 ? fallocate(s.file, 0, static_cast<off_t>(s.file_offset),
-                                  static_cast<off_t>(length)) == 0
-                      : madvise(s.data, length, MADV_POPULATE_WRITE) == 0 || errno == EINVAL;
-      if (!reserved) {
-        input_failure = true;
-        throw SystemError(what + ": cannot reserve " + format_bytes(bytes) +
-                          " of shared memory on this node (" + std::strerror(errno) + ")");
-      }
+  }
+  static_assert(sizeof(FileIdentity) == 5 * sizeof(std::uint64_t));
+  detail::broadcast_pieces(&id, 5, MPI_UINT64_T, sizeof(std::uint64_t), 0, s.node);
+  if (!s.leader && id.ok == 1) {
+    try {
+      attach_memory_file(s, id, what);
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
-  } catch (const std::exception& e) {
-    failure = e.what();
   }
   const bool any_input_failure = !rt.all_ok(!input_failure);
   if (std::string error = rt.first_error(failure); !error.empty()) {
@@ -288,12 +257,12 @@ void SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint6
     throw std::logic_error("SharedSegment::fill_from_file: range outside the segment");
   constexpr std::uint64_t kPiece = std::uint64_t{1} << 30;
   std::uint64_t done = 0;
-  if (impl_->file >= 0 &&
-      lseek(impl_->file, static_cast<off_t>(impl_->file_offset + at), SEEK_SET) >= 0) {
+  if (impl_->file >= 0 && lseek(impl_->file, static_cast<off_t>(at), SEEK_SET) >= 0) {
     // sendfile() copies page cache to page cache: no page faults, no zeroing.
     auto in = static_cast<off_t>(file_offset);
     while (done < count) {
       const ssize_t n = sendfile(impl_->file, fd, &in, std::min(kPiece, count - done));
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // not supported here, or the end of the input: finish with pread
       done += static_cast<std::uint64_t>(n);
     }
@@ -323,10 +292,11 @@ std::byte* SharedSegment::shared_writable() {
 
 void SharedSegment::sync() {
   if (!impl_) throw std::logic_error("SharedSegment::sync: empty segment");
-  // The standard's idiom for the separate memory model: sync, barrier, sync.
-  check(MPI_Win_sync(impl_->win), "MPI_Win_sync");
+  // Plain shared memory: a full fence on each side of the barrier orders every rank's earlier
+  // writes before any rank's later reads.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   detail::barrier_sleeping(impl_->node);
-  check(MPI_Win_sync(impl_->win), "MPI_Win_sync");
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
 void SharedSegment::seal() {
@@ -334,11 +304,11 @@ void SharedSegment::seal() {
   Impl& s = *impl_;
   sync();
   if (s.sealed) return;
-  const std::uint64_t pages = round_up(s.bytes, page_size());
-  if (pages > 0 && mprotect(s.data, pages, PROT_READ) != 0)
+  if (mprotect(s.data, s.mapped_bytes, PROT_READ) != 0)
     throw SystemError(std::string("mprotect of the shared data: ") + std::strerror(errno));
-  s.protected_bytes = pages;
   s.sealed = true;
+  if (s.file >= 0) close(s.file);  // no more fills; the mappings keep the memory alive
+  s.file = -1;
 }
 
 }  // namespace carlo::transport

@@ -10,9 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <csetjmp>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -212,10 +216,27 @@ TEST(SharedData, AnAbsurdSizeIsRefusedOnEveryRankBeforeAllocating) {
   EXPECT_EQ(message.rfind("huge.h5:/values: 1024.00 PiB ", 0), 0u) << message;
   EXPECT_NE(message.find(" does not fit in this node's shared memory ("), std::string::npos)
       << message;
-  EXPECT_NE(message.find(" free in /dev/shm, "), std::string::npos) << message;
   EXPECT_NE(message.find(" available)"), std::string::npos) << message;
   // Every rank got here: the refusal left no rank behind in a collective.
   EXPECT_TRUE(runtime().all_ok(true));
+}
+
+// This process's effective capabilities, as /proc/self/status shows them (hex).
+std::string effective_capabilities() {
+  std::ifstream status("/proc/self/status");
+  std::string key, value;
+  while (status >> key >> value)
+    if (key == "CapEff:") return value;
+  return "?";
+}
+
+// The premise of the unprivileged run (tests/mpi/run_unprivileged.sh): the suite above passes
+// without root and without any capability, e.g. CAP_SYS_ADMIN for /proc/self/map_files.
+TEST(SharedData, TheUnprivilegedRunHasNoRootAndNoCapabilityOnAnyRank) {
+  if (std::getenv("CARLO_TEST_UNPRIVILEGED") == nullptr)
+    GTEST_SKIP() << "only in the unprivileged run (CARLO_TEST_UNPRIVILEGED=1)";
+  EXPECT_NE(geteuid(), 0u);
+  EXPECT_EQ(effective_capabilities(), "0000000000000000");
 }
 
 TEST(SharedData, AnEmptyArrayLoads) {
