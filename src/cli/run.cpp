@@ -57,10 +57,9 @@ std::string closing_lines(const engine::RunConfig& c, const engine::RunOutcome& 
                    " tasks (the file keeps those; " + std::to_string(o.dropped) +
                    " tasks computed past them were dropped)"
              : "\ncarlo: stderr target NOT met within " + std::to_string(c.tasks) + " tasks";
-  const auto results = io::read_results_info(c.output);
-  for (std::size_t k = 0; k < results.observation_names.size() && k < results.summaries.size(); ++k)
-    s += "\ncarlo: " + results.observation_names[k] + " = " +
-         report::format_estimate(results.summaries[k]);
+  // From the outcome, not the file: reading a file's task status back costs as much as --tasks.
+  for (std::size_t k = 0; k < o.observation_names.size() && k < o.summaries.size(); ++k)
+    s += "\ncarlo: " + o.observation_names[k] + " = " + report::format_estimate(o.summaries[k]);
   for (std::size_t i = 0; i < o.failures.size() && i < 5; ++i)
     s += "\ncarlo: task " + std::to_string(o.failures[i].task) + " failed after " +
          std::to_string(o.failures[i].attempts) + " attempts: " + o.failures[i].message;

@@ -366,8 +366,14 @@ class RunEngine {
     for (const auto& [t, f] : master_->failures())
       if (t < out.kept) out.failures.push_back({t, f.attempts, f.message});
     if (out.kept < c_.tasks) writer_->keep_prefix(out.kept);
+    std::uint64_t extent = master_->resolved_end();
+    if (!master_->failures().empty())
+      extent = std::max(extent, master_->failures().rbegin()->first + 1);
+    writer_->set_resolved_extent(extent);
     writer_->finish(task_states(out), tallies, out.failures, meta_,
                     partial ? "partial" : "complete");
+    out.observation_names = names_;
+    out.summaries = writer_->summaries();
     writer_.reset();
     if (!partial) persist_->remove_files();
     write_timeline();

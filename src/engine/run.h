@@ -59,6 +59,8 @@ struct RunOutcome {
   bool target_met = false;
   std::uint64_t dropped = 0;  ///< with a target: tasks computed past the decided prefix
   std::vector<io::Failure> failures;
+  std::vector<std::string> observation_names;
+  std::vector<io::Summary> summaries;  ///< as written to the file, parallel to the names
   double wall_seconds = 0;
   double tasks_per_second = 0;  ///< tasks resolved by this run (not restored ones) per second
   int ranks = 0, nodes = 0;

@@ -173,7 +173,9 @@ struct ResultsWriter::Impl {
   std::vector<h5::Id> observations;
   std::vector<TallySpec> tallies;
   std::uint64_t tasks = 0;
-  std::uint64_t keep = UINT64_MAX;  ///< keep_prefix()
+  std::uint64_t keep = UINT64_MAX;    ///< keep_prefix()
+  std::uint64_t extent = UINT64_MAX;  ///< set_resolved_extent()
+  std::vector<Summary> summaries;     ///< written by finish()
   bool finished = false;
 
   // The steps of finish(), in order.
@@ -239,6 +241,10 @@ ResultsWriter::ResultsWriter(ResultsWriter&&) noexcept = default;
 ResultsWriter& ResultsWriter::operator=(ResultsWriter&&) noexcept = default;
 
 const std::string& ResultsWriter::path() const noexcept { return impl_->path; }
+
+const std::vector<Summary>& ResultsWriter::summaries() const noexcept { return impl_->summaries; }
+
+void ResultsWriter::set_resolved_extent(std::uint64_t end) { impl_->extent = end; }
 
 void ResultsWriter::keep_prefix(std::uint64_t n) {
   if (n > impl_->tasks)
@@ -324,9 +330,10 @@ void ResultsWriter::Impl::write_status(const StatusSource& status) {
   std::vector<TaskState> st(static_cast<std::size_t>(std::min(tasks, kPiece)));
   std::vector<std::uint8_t> at(st.size());
   std::vector<double> values;
-  std::uint64_t counts[3] = {0, 0, 0};
-  for (std::uint64_t first = 0; first < tasks; first += kPiece) {
-    const std::uint64_t n = std::min(kPiece, tasks - first);
+  const std::uint64_t end = std::min(tasks, extent);
+  std::uint64_t counts[3] = {tasks - end, 0, 0};  // past the extent: pending, as filled
+  for (std::uint64_t first = 0; first < end; first += kPiece) {
+    const std::uint64_t n = std::min(kPiece, end - first);
     std::fill_n(st.begin(), n, TaskState::pending);
     std::fill_n(at.begin(), n, std::uint8_t{0});
     status(first, n, st.data(), at.data());
@@ -388,8 +395,10 @@ void ResultsWriter::Impl::write_summaries() {
   h5::Id summary_group = h5::open_group(file, "/summary");
   std::vector<double> buffer;
   for (std::size_t k = 0; k < names.size(); ++k) {
-    const Summary s = detail::summarize_scan(dataset_scan(observations[k], tasks, kPiece, buffer));
+    const Summary s = detail::summarize_scan(
+        dataset_scan(observations[k], std::min(tasks, extent), kPiece, buffer));
     write_summary(summary_group, names[k], s);
+    summaries.push_back(s);
   }
 }
 

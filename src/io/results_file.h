@@ -84,8 +84,15 @@ class ResultsWriter {
               const std::string& state = "complete");
 
   const std::string& path() const noexcept;
+  /// After finish(): the summaries it wrote, parallel to the observation names.
+  const std::vector<Summary>& summaries() const noexcept;
   /// The finished file will hold only tasks [0, n) (a run stopped by a stderr target).
   void keep_prefix(std::uint64_t n);
+  /// No task at or past `end` was resolved (a run stopped early, or a --task-range part): finish()
+  /// writes nothing there, since the file's fill values already say pending, 0 attempts and NaN,
+  /// and summarizes [0, end) only. This keeps finishing proportional to the work done, not to
+  /// --tasks (an interrupted run of 2^40 tasks would otherwise write 2 TB of "pending").
+  void set_resolved_extent(std::uint64_t end);
 
  private:
   struct Impl;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -144,6 +145,10 @@ class Master {
   const std::vector<BatchRecord>& timeline() const noexcept { return timeline_; }
   /// Whether task t is resolved (done or failed) — for writing /tasks/status.
   bool is_resolved(std::uint64_t t) const;
+  /// One past the highest resolved task (first_task() if none): no task from here on is.
+  std::uint64_t resolved_end() const noexcept {
+    return resolved_.empty() ? cfg_.first : std::prev(resolved_.end())->second;
+  }
 
  private:
   struct Outstanding {
