@@ -327,6 +327,7 @@ void RunPersistence::remove_files() {
   fs::remove(checkpoint_path(), ec);
   fs::remove(previous_checkpoint_path(), ec);
   fs::remove(checkpoint_path() + ".next", ec);
+  fs::remove(checkpoint_path() + ".next.tmp", ec);  // left by a write that failed (disk full)
 }
 
 }  // namespace carlo::engine
