@@ -99,7 +99,7 @@ user_ctest_tree() {
 # loaded machine miss as root too), HDF5 files written by h5py, and real plugins dlopen'ed (from
 # the install the plugin.install fixture made in step 2, hence -FS). Not Slurm (root daemons)
 # nor the namespace nodes (need root).
-unprivileged_tests='^carlo_mpi_(transport|large_file)[.]'
+unprivileged_tests='^carlo_mpi_(transport|large_file)[.]np[0-9]+([.]nodes_of[0-9]+)?$'  # not .unprivileged: it drops root itself
 unprivileged_tests+='|^run[.](exactly_once[.]np3|exactly_once[.]nodes4of2)$'
 unprivileged_tests+='|^run[.](retries_and_failures[.]np4|bootstrap_accuracy)$'
 unprivileged_tests+='|^walk[.]node_tallies$|^io[.]h5py_plain$'
