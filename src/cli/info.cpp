@@ -2,6 +2,7 @@
 // carlo::report, the same reading `carlo report` uses).
 #include "cli/cli.h"
 #include "cli/command_line.h"
+#include "engine/persistence.h"
 #include "io/ragged_file.h"
 #include "io/results_file.h"
 #include "report/render.h"
@@ -15,7 +16,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,10 +116,7 @@ int describe_ragged(const std::string& path, const std::string& group) {
 /// beside it, a file that is not complete is resumable whatever shape it is in (a run that died
 /// or hit a full disk may have left it unreadable: --resume rebuilds it from the journal).
 int print_state(const std::string& file) {
-  std::error_code ec;
-  const bool resume_files = std::filesystem::exists(file + ".ckpt", ec) ||
-                            std::filesystem::exists(file + ".ckpt.prev", ec) ||
-                            std::filesystem::exists(file + ".journal", ec);
+  const bool resume_files = engine::RunPersistence::has_resume_files(file);
   std::optional<io::ResultsInfo> info;
   try {
     if (io::is_results_file(file)) info = io::read_results_info(file);

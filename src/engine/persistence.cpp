@@ -63,11 +63,15 @@ std::string run_fingerprint(const RunConfig& c, const std::string& data_checksum
   return f;
 }
 
+bool RunPersistence::has_resume_files(const std::string& output) {
+  std::error_code ec;
+  return fs::exists(output + ".ckpt", ec) || fs::exists(output + ".ckpt.prev", ec) ||
+         fs::exists(output + ".journal", ec);
+}
+
 RunPersistence::Start RunPersistence::decide(const RunConfig& c) {
   std::error_code ec;
-  const bool have_ckpt = fs::exists(c.output + ".ckpt", ec) ||
-                         fs::exists(c.output + ".ckpt.prev", ec) ||
-                         fs::exists(c.output + ".journal", ec);
+  const bool have_ckpt = has_resume_files(c.output);
   const bool have_out = fs::exists(c.output, ec);
   if (!c.resume) {
     if ((have_out || have_ckpt) && !c.force)

@@ -24,6 +24,8 @@ class RunPersistence {
   /// What `carlo run` should do with `c.output` (rank 0). Refuses an existing output that is not
   /// resumable (unless --force), naming the file.
   static Start decide(const RunConfig& c);
+  /// A checkpoint (either generation) or a journal of `output` exists: --resume continues it.
+  static bool has_resume_files(const std::string& output);
 
   RunPersistence(const RunConfig& c, std::string fingerprint, std::size_t n_obs,
                  std::vector<TallySpec> specs);
