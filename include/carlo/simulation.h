@@ -7,8 +7,8 @@
 ///   - its own options (`OptionValues`, validated by carlo's command line),
 ///   - a read-only view of the node-shared ragged data (`RaggedView`; writing into it faults),
 ///   - per task: the task id and the task's own random stream (`Task`).
-/// It reports per-task scalar observations and adds integer counts into tallies. MPI and HDF5 are
-/// never visible here.
+/// It reports per-task observations (scalars, or vectors of k values) and adds integer counts or
+/// float64 scores into tallies. MPI and HDF5 are never visible here.
 ///
 /// Contract for reproducibility (DESIGN §4): `run(task)` must be a pure function of the options,
 /// the data, the task id and the numbers drawn from `task.rng()`. A task that throws is retried
@@ -20,6 +20,7 @@
 #include <carlo/rng.h>
 #include <carlo/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -97,10 +98,27 @@ class OptionValues {
 // Tasks
 // ---------------------------------------------------------------------------------------------
 
-/// One tally: `length` uint64 bins summed over all tasks (exact, so order-independent).
+/// What the bins of a tally hold.
+enum class TallyKind {
+  count,  ///< uint64 counts, added with Task::tally / tally_ones
+  real,   ///< float64 sums, added with Task::score: summed exactly, so the result is bitwise
+          ///< the same whatever the order of the contributions (DESIGN §3)
+};
+
+/// One tally: `length` bins summed over all tasks (exact, so order-independent).
 struct TallySpec {
   std::string name;
   std::uint64_t length = 0;
+  TallyKind kind = TallyKind::count;
+};
+
+/// One observation of every task: a scalar (`/observations/<name>` float64[T]) or a vector of
+/// `components` values (float64[T, components]).
+struct ObservationSpec {
+  std::string name;
+  std::uint64_t components = 0;  ///< 0: a scalar; k >= 1: a vector of k values per task
+  /// Number of doubles a task stores for it.
+  std::uint64_t width() const noexcept { return components == 0 ? 1 : components; }
 };
 
 /// Counts the tasks of a batch added to their tallies, kept apart until each task succeeds (and
@@ -110,6 +128,7 @@ struct TallyLog {
   struct PerTally {
     std::vector<std::uint64_t> ones;  ///< bins that got +1, one entry each
     std::vector<std::pair<std::uint64_t, std::uint64_t>> adds;  ///< (bin, count) for other counts
+    std::vector<std::pair<std::uint64_t, double>> scores;       ///< (bin, value) of a real tally
   };
   std::vector<PerTally> tallies;  ///< one per TallySpec
   /// Adds the logged counts into dense arrays, one per tally (dense[k].size() == spec length).
@@ -124,11 +143,12 @@ struct TallyLog {
     for (auto& t : tallies) {
       t.ones.clear();
       t.adds.clear();
+      t.scores.clear();
     }
   }
   bool empty() const noexcept {
     for (const auto& t : tallies)
-      if (!t.ones.empty() || !t.adds.empty()) return false;
+      if (!t.ones.empty() || !t.adds.empty() || !t.scores.empty()) return false;
     return true;
   }
 };
@@ -136,11 +156,24 @@ struct TallyLog {
 /// What `Simulation::run` sees of one task. Not copyable; valid only during the call.
 class Task {
  public:
+  /// `observations`: the task's flat observation slots, laid out as `obs_specs` (each observation
+  /// takes width() consecutive doubles, in order); a null `obs_specs` means `n_observations`
+  /// scalars.
   Task(std::uint64_t id, std::uint64_t seed, std::uint32_t attempt, double* observations,
-       std::size_t n_observations, TallyLog* tallies, const std::vector<TallySpec>* specs)
+       std::size_t n_observations, TallyLog* tallies, const std::vector<TallySpec>* specs,
+       const std::vector<ObservationSpec>* obs_specs = nullptr)
       : id_(id), seed_(seed), attempt_(attempt), rng_(seed, id), obs_(observations),
-        n_obs_(n_observations), tallies_(tallies), specs_(specs) {
+        n_obs_(n_observations), tallies_(tallies), specs_(specs), obs_specs_(obs_specs) {
     if (tallies_->tallies.size() < specs_->size()) tallies_->tallies.resize(specs_->size());
+    if (obs_specs_) {
+      n_obs_ = obs_specs_->size();
+      obs_offsets_.reserve(n_obs_);
+      std::size_t at = 0;
+      for (const auto& o : *obs_specs_) {
+        obs_offsets_.push_back(at);
+        at += static_cast<std::size_t>(o.width());
+      }
+    }
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
@@ -160,12 +193,16 @@ class Task {
     if (!substreams_) substreams_.emplace(seed_, id_);
     return (*substreams_)(k);
   }
-  /// Sets observation `index` (in the order of `Simulation::observation_names`). Unset ones are
-  /// NaN.
+  /// Sets scalar observation `index` (in the order of `Simulation::observation_specs`). Unset
+  /// ones are NaN.
   void observe(std::size_t index, double value) {
-    if (index >= n_obs_)
-      throw TaskError("observation index " + std::to_string(index) + " out of range");
-    obs_[index] = value;
+    check_observation(index, 0);
+    obs_[offset_of(index)] = value;
+  }
+  /// Sets vector observation `index`: exactly its `components` values.
+  void observe(std::size_t index, std::span<const double> values) {
+    check_observation(index, values.size());
+    std::copy(values.begin(), values.end(), obs_ + offset_of(index));
   }
   /// Adds `count` to bin `bin` of tally `tally` (in the order of `Simulation::tally_specs`).
   void tally(std::size_t tally, std::uint64_t bin, std::uint64_t count = 1) {
@@ -183,12 +220,38 @@ class Task {
     auto& ones = tallies_->tallies[tally].ones;
     ones.insert(ones.end(), bins.begin(), bins.end());
   }
+  /// Adds `value` to bin `bin` of real tally `tally`. The sum is exact (order-independent); a NaN
+  /// or infinite value fails the task, since it has no reproducible sum.
+  void score(std::size_t tally, std::uint64_t bin, double value) {
+    check_bin(tally, bin, TallyKind::real);
+    if (!std::isfinite(value))
+      throw TaskError("tally " + (*specs_)[tally].name + " bin " + std::to_string(bin) +
+                      ": non-finite score " + std::to_string(value));
+    if (value != 0.0) tallies_->tallies[tally].scores.emplace_back(bin, value);
+  }
 
  private:
-  void check_bin(std::size_t tally, std::uint64_t bin) const {
+  void check_bin(std::size_t tally, std::uint64_t bin, TallyKind kind = TallyKind::count) const {
     if (tally >= specs_->size() || bin >= (*specs_)[tally].length)
       throw TaskError("tally " + std::to_string(tally) + " bin " + std::to_string(bin) +
                       " out of range");
+    if ((*specs_)[tally].kind != kind)
+      throw TaskError("tally " + (*specs_)[tally].name +
+                      (kind == TallyKind::real ? " holds counts: use tally(), not score()"
+                                               : " holds real sums: use score(), not tally()"));
+  }
+  void check_observation(std::size_t index, std::size_t n_values) const {
+    if (index >= n_obs_)
+      throw TaskError("observation index " + std::to_string(index) + " out of range");
+    const std::uint64_t components = obs_specs_ ? (*obs_specs_)[index].components : 0;
+    if (components != n_values)
+      throw TaskError("observation " + (obs_specs_ ? (*obs_specs_)[index].name : "") +
+                      (components == 0 ? " is a scalar: observe(index, value)"
+                                       : " takes " + std::to_string(components) + " values, not " +
+                                             std::to_string(n_values)));
+  }
+  std::size_t offset_of(std::size_t index) const noexcept {
+    return obs_specs_ ? obs_offsets_[index] : index;
   }
   std::uint64_t id_;
   std::uint64_t seed_;
@@ -199,6 +262,8 @@ class Task {
   std::size_t n_obs_;
   TallyLog* tallies_;
   const std::vector<TallySpec>* specs_;
+  const std::vector<ObservationSpec>* obs_specs_;
+  std::vector<std::size_t> obs_offsets_;  // where each observation starts in obs_
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -208,8 +273,16 @@ class Task {
 class Simulation {
  public:
   virtual ~Simulation() = default;
-  /// Names of the per-task scalar observations, fixed for the instance's life.
-  virtual std::vector<std::string> observation_names() const = 0;
+  /// Names of the per-task scalar observations, fixed for the instance's life. A simulation with
+  /// vector observations overrides observation_specs() instead.
+  virtual std::vector<std::string> observation_names() const { return {}; }
+  /// The per-task observations, fixed for the instance's life: by default observation_names(),
+  /// all scalars. carlo reads only this one.
+  virtual std::vector<ObservationSpec> observation_specs() const {
+    std::vector<ObservationSpec> specs;
+    for (auto& name : observation_names()) specs.push_back({std::move(name), 0});
+    return specs;
+  }
   /// Tallies this simulation adds into; default none.
   virtual std::vector<TallySpec> tally_specs() const { return {}; }
   /// Runs task `task.id()`. Throw (any std::exception) to fail the task.
