@@ -308,6 +308,7 @@ void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
   if (std::rename(next.c_str(), checkpoint_path().c_str()) != 0)
     throw SystemError(next + ": cannot rename to " + checkpoint_path() + ": " +
                       std::strerror(errno));
+  sched::sync_directory_of(checkpoint_path());  // both renames survive a crash of the node
   ck_ = std::move(ck);
   ck_.tallies = {};  // written; ck_ keeps the counts and positions, not a copy of the tallies
   checkpoint_seconds_ += seconds_since(t0);
