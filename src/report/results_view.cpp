@@ -57,7 +57,7 @@ std::vector<ObservationView> observations(const io::ResultsInfo& info, Depth dep
     if (k < info.summaries.size()) {
       o.summary = info.summaries[k];
     } else if (depth == Depth::full) {
-      o.summary = io::summarize(io::read_observation(info.path, o.name));
+      o.summary = io::detail::summarize_observation(info.path, o.name);  // in pieces
       o.source = SummarySource::computed;
     } else {
       o.source = SummarySource::none;

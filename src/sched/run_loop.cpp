@@ -14,6 +14,7 @@ using std::chrono::microseconds;
 
 constexpr auto kMinWait = microseconds(20);
 constexpr auto kMaxWait = microseconds(1000);
+constexpr auto kPollBudget = std::chrono::milliseconds(50);
 
 int tag_of(Tag t) { return static_cast<int>(t); }
 
@@ -104,16 +105,22 @@ class MasterLoop {
     }
   }
 
-  // Drains both channels; true if anything arrived.
+  // Handles what has arrived on both channels, for at most kPollBudget: when results arrive as
+  // fast as they are written (one-point tasks, a slow file system), draining until empty would
+  // never return, and signals, checkpoints and progress would wait for the end of the run.
+  // True if anything arrived.
   bool poll() {
+    const auto until = clock::now() + kPollBudget;
     bool any = false;
     while (auto msg = local_.try_receive()) {
       handle(0, *msg);
       any = true;
+      if (clock::now() >= until) return true;
     }
     while (auto msg = remote_.try_receive()) {
       handle(msg->source, *msg);
       any = true;
+      if (clock::now() >= until) return true;
     }
     return any;
   }

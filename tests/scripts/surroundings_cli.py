@@ -227,5 +227,30 @@ def stop_while_loading():
     same_results(ref, out)
 
 
+def stop_one_point_tasks_promptly():
+    """Results arriving as fast as the master writes them (a 2^40-task run of one-point tasks)
+    must not hold off a signal: the run stops within seconds, not when the flood pauses."""
+    d = tempfile.mkdtemp(prefix="carlo-flood-")
+    out = os.path.join(d, "r.h5")
+    pi = ["--sim", "pi", "--samples-per-task", "1", "--tasks", str(2**40), "--seed", "1"]
+    run = subprocess.Popen(mpirun(2, pi + ["-o", out]), env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    check(lock_holder_pid(out, time.time() + 60) is not None, "the run took its lock")
+    time.sleep(3)  # batches grow to millions of tasks: the master writes non-stop
+    run.send_signal(signal.SIGUSR1)  # mpiexec forwards it
+    t0 = time.time()
+    try:
+        run.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        check(False, "still running 90 s after SIGUSR1")
+    seconds = time.time() - t0
+    print(f"stopped {seconds:.1f} s after SIGUSR1; {state(out)}")
+    check(run.returncode == 3, f"exit {run.returncode}, expected 3")
+    check(state(out) == ("partial", 3), f"info --state: {state(out)}")
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
