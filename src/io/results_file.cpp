@@ -516,8 +516,7 @@ std::optional<std::vector<std::uint64_t>> written_status_chunks(hid_t d, std::ui
     unsigned mask = 0;
     haddr_t address = 0;
     hsize_t size = 0;
-    if (H5Dget_chunk_info(d, space, i, &offset, &mask, &address, &size) < 0)
-      return std::nullopt;
+    if (H5Dget_chunk_info(d, space, i, &offset, &mask, &address, &size) < 0) return std::nullopt;
     firsts.push_back(offset);
   }
   return firsts;
