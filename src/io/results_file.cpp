@@ -5,6 +5,7 @@
 // Everything rank 0 does here streams in bounded pieces, so its memory does not grow with the
 // task count.
 #include "io/results_file.h"
+#include "core/tally_words.h"
 #include "io/h5.h"
 #include "io/results_internal.h"
 
@@ -224,9 +225,20 @@ ResultsWriter::ResultsWriter(const std::string& path, std::vector<std::string> o
         obs, name, tasks, kObservationChunk, std::numeric_limits<double>::quiet_NaN(), 0, cache));
   create_ordered_group(m.file, "summary");
   h5::Id tally_group = create_ordered_group(m.file, "tallies");
-  for (const auto& t : m.tallies)
-    h5::create_dataset_1d(tally_group, t.name, H5T_NATIVE_UINT64, t.length,
+  std::optional<h5::Id> exact_group;
+  for (const auto& t : m.tallies) {
+    const bool real = t.kind == TallyKind::real;
+    h5::Id d =
+        h5::create_dataset_1d(tally_group, t.name, real ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64,
+                              t.length, h5::DatasetOptions{0, 0, false, false});
+    if (!real) continue;
+    // A real tally's exact state (ExactSum limbs, bin-major) beside its rounded sums: merges of
+    // results files add these, so they stay bitwise identical to one run.
+    h5::write_attr(d, "kind", "real");
+    if (!exact_group) exact_group = create_ordered_group(m.file, "tallies_exact");
+    h5::create_dataset_1d(*exact_group, t.name, H5T_NATIVE_UINT64, tally_words(t),
                           h5::DatasetOptions{0, 0, false, false});
+  }
   h5::Id task_group = h5::create_group(m.file, "tasks");
   // Status and attempts are almost constant: gzip makes 10^8 tasks a few hundred KiB.
   create_filled_dataset<std::uint8_t>(task_group, "status", tasks, kStatusChunk, 0, 1);
@@ -298,10 +310,10 @@ void ResultsWriter::Impl::check_finish(const std::vector<std::vector<std::uint64
     throw std::invalid_argument(path + ": " + std::to_string(counts.size()) + " tallies for " +
                                 std::to_string(tallies.size()) + " declared");
   for (std::size_t k = 0; k < counts.size(); ++k)
-    if (counts[k].size() != tallies[k].length)
+    if (counts[k].size() != tally_words(tallies[k]))
       throw std::invalid_argument(path + ":/tallies/" + tallies[k].name + ": " +
-                                  std::to_string(counts[k].size()) + " bins, declared " +
-                                  std::to_string(tallies[k].length));
+                                  std::to_string(counts[k].size()) + " words, declared " +
+                                  std::to_string(tally_words(tallies[k])));
 }
 
 // A run stopped by a stderr target keeps exactly tasks [0, keep): the per-task datasets shrink
@@ -370,7 +382,15 @@ void ResultsWriter::Impl::write_status(const StatusSource& status) {
 void ResultsWriter::Impl::write_tallies(const std::vector<std::vector<std::uint64_t>>& counts) {
   for (std::size_t k = 0; k < counts.size(); ++k) {
     h5::Id d = h5::open_dataset(file, "/tallies/" + tallies[k].name);
-    if (!counts[k].empty()) h5::write_1d(d, 0, counts[k].size(), counts[k].data());
+    if (counts[k].empty()) continue;
+    if (tallies[k].kind == TallyKind::count) {
+      h5::write_1d(d, 0, counts[k].size(), counts[k].data());
+      continue;
+    }
+    const std::vector<double> sums = real_values(counts[k]);
+    h5::write_1d(d, 0, sums.size(), sums.data());
+    h5::Id e = h5::open_dataset(file, "/tallies_exact/" + tallies[k].name);
+    h5::write_1d(e, 0, counts[k].size(), counts[k].data());
   }
 }
 
@@ -571,7 +591,9 @@ ResultsInfo read_results_info(const std::string& path) {
     h5::Id g = h5::open_group(file, "/tallies");
     for (const auto& name : link_names(g)) {
       h5::Id d = h5::open_dataset(g, name);
-      info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name)});
+      const auto kind = h5::read_attr_string(d, "kind");
+      info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name),
+                              kind && *kind == "real" ? TallyKind::real : TallyKind::count});
     }
   }
   count_status(file, path, info);
@@ -593,6 +615,27 @@ std::vector<std::uint64_t> read_tally(const std::string& path, const std::string
   h5::Id d = open_member(file, path, "tallies", name, "tally");
   std::vector<std::uint64_t> out(
       static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_UINT64, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::vector<double> read_real_tally(const std::string& path, const std::string& name) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies", name, "tally");
+  std::vector<double> out(static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_DOUBLE, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::vector<std::uint64_t> read_tally_words(const std::string& path, const TallySpec& spec) {
+  if (spec.kind == TallyKind::count) return read_tally(path, spec.name);
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies_exact", spec.name, "exact tally");
+  std::vector<std::uint64_t> out(
+      static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies_exact/" + spec.name)));
+  if (out.size() != tally_words(spec))
+    throw InputError(path + ":/tallies_exact/" + spec.name + ": " + std::to_string(out.size()) +
+                     " words, expected " + std::to_string(tally_words(spec)));
   if (!out.empty()) h5::read_1d(d, H5T_NATIVE_UINT64, 0, out.size(), out.data(), h5::Blame::input);
   return out;
 }

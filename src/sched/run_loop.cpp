@@ -1,5 +1,7 @@
 #include "sched/run_loop.h"
 
+#include "core/tally_words.h"
+
 #include <carlo/error.h>
 
 #include <algorithm>
@@ -142,9 +144,7 @@ class MasterLoop {
  private:
   void add_to_snapshot(std::vector<std::vector<std::uint64_t>>&& t) {
     if (snapshot_sum_.empty()) snapshot_sum_ = std::move(t);
-    else
-      for (std::size_t k = 0; k < t.size(); ++k)
-        for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
+    else add_tallies(snapshot_sum_, t, hooks_.tally_specs);
   }
   void end_snapshot() {
     if (hooks_.snapshot_done) hooks_.snapshot_done(std::move(snapshot_sum_));

@@ -9,7 +9,8 @@ foreach(case
     examples_identical_across_ranks_and_batches bootstrap_estimates_the_cpp_expectation
     walk_estimates_pagerank_like_cpp rng_is_keyed_numpy_philox write_into_data_fails_the_task
     exceptions_are_failures broken_scripts_refused killed_then_resumed_identical
-    signal_checkpoints_while_python_runs segfault_is_quarantined help_lists_simulations_and_options
+    signal_checkpoints_while_python_runs segfault_is_quarantined
+    real_tally_scores_identical_and_nan_fails help_lists_simulations_and_options
     carlo_does_not_link_python)
   add_test(NAME python.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python_cli.py ${case})
   set_tests_properties(python.${case} PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}"

@@ -230,6 +230,30 @@ def signal_checkpoints_while_python_runs():
     check(os.path.exists(path + ".ckpt"), "checkpoint written")
 
 
+def real_tally_scores_identical_and_nan_fails():
+    args = ["--plugin", os.path.join(AIDS, "scores.py"), "--sim", "pyscores", "--tasks", "400",
+            "--seed", "2"]
+    run(args + ["-o", out("s1.h5")], 0, ranks=1)
+    run(args + ["--batch", "1", "-o", out("s3.h5")], 0, ranks=3)
+    a, b = results_contents(out("s1.h5")), results_contents(out("s3.h5"))
+    check(a["tallies/flux"] == b["tallies/flux"] and a["tallies_exact/flux"] == b["tallies_exact/flux"],
+          "flux differs between 1 rank and 3 ranks --batch 1")
+    import math
+    terms = [[] for _ in range(5)]
+    for t in range(400):
+        terms[t % 5].append(1e-3 * t - 0.25)
+        terms[(t + 1) % 5].append(2.0 ** (t % 60 - 30))
+        terms[(t + 2) % 5].append(-1.5)
+    with h5py.File(out("s1.h5"), "r") as f:
+        flux = f["tallies/flux"][()]
+    for b in range(5):
+        check(flux[b] == math.fsum(terms[b]), f"bin {b}: {flux[b]!r} vs fsum {math.fsum(terms[b])!r}")
+    run(args + ["--nan-task", "7", "-o", out("sn.h5")], 2, ranks=2)
+    with h5py.File(out("sn.h5"), "r") as f:
+        check(list(f["failures/task"][()]) == [7], "task 7 failed")
+        check("non-finite" in message(f, 0), f"message: {message(f, 0)}")
+
+
 def segfault_is_quarantined():
     """A task that segfaults the interpreter is a crash like any other: the job dies, --resume
     twice (crash, then crash on probation), then the task is quarantined and the rest done."""
@@ -274,6 +298,7 @@ CASES = {f.__name__: f for f in (
     walk_estimates_pagerank_like_cpp, rng_is_keyed_numpy_philox, write_into_data_fails_the_task,
     exceptions_are_failures, broken_scripts_refused, killed_then_resumed_identical,
     signal_checkpoints_while_python_runs, segfault_is_quarantined,
+    real_tally_scores_identical_and_nan_fails,
     help_lists_simulations_and_options,
     carlo_does_not_link_python)}
 
