@@ -1,7 +1,8 @@
 # Simulations written in Python (python_cli.py CASE; DESIGN §7): the examples under mpiexec,
 # bitwise identical across ranks and batches and estimating what the C++ samples do; read-only
 # data; exceptions as failures; a segfault quarantined; broken scripts refused; kill -9 +
-# --resume; signals; --help; carlo itself not linking libpython.
+# --resume; split and merge (refusing an edited script); signals; --help; carlo itself not
+# linking libpython.
 if(NOT TARGET carlo_python)
   return()
 endif()
@@ -9,6 +10,7 @@ foreach(case
     examples_identical_across_ranks_and_batches bootstrap_estimates_the_cpp_expectation
     walk_estimates_pagerank_like_cpp rng_is_keyed_numpy_philox write_into_data_fails_the_task
     exceptions_are_failures broken_scripts_refused killed_then_resumed_identical
+    split_parts_merge_and_refuse_an_edited_script
     signal_checkpoints_while_python_runs segfault_is_quarantined
     real_tally_scores_identical_and_nan_fails help_lists_simulations_and_options
     carlo_does_not_link_python)

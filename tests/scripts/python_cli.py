@@ -213,6 +213,32 @@ def killed_then_resumed_identical():
     check(results_contents(path) == results_contents(ref), "resumed run differs")
 
 
+def split_parts_merge_and_refuse_an_edited_script():
+    """Two --task-range parts of a Python run merge into the file one run over all tasks writes;
+    a part made after the script was edited is refused by merge (the checksum is provenance)."""
+    script = os.path.join(SCRATCH.name, "pi.py")
+    with open(os.path.join(EXAMPLES, "pi.py")) as src, open(script, "w") as dst:
+        dst.write(src.read())
+    args = ["--plugin", script, "--sim", "pypi", "--points", "10", "--tasks", "300", "--seed", "6"]
+    whole, parts = out("pi-whole.h5"), [out("pi-part0.h5"), out("pi-part1.h5")]
+    run(args + ["-o", whole], 0, 2)
+    run(args + ["--task-range", "0:120", "-o", parts[0]], 0, 2)
+    run(args + ["--task-range", "120:300", "-o", parts[1]], 0, 1)
+    merged = out("pi-merged.h5")
+    p = subprocess.run([CARLO, "merge", "-o", merged] + parts, env=ENV, capture_output=True,
+                       text=True)
+    check(p.returncode == 0, f"merge exited {p.returncode}: {p.stderr}")
+    check(results_contents(merged) == results_contents(whole), "merged parts differ from one run")
+    with open(script, "a") as f:
+        f.write("# edited\n")
+    run(args + ["--task-range", "120:300", "-o", parts[1], "--force"], 0, 1)
+    p = subprocess.run([CARLO, "merge", "-o", out("pi-refused.h5")] + parts, env=ENV,
+                       capture_output=True, text=True)
+    check(p.returncode == 1 and "plugin-checksum" in p.stderr, f"merge of an edited script's part: "
+          f"exit {p.returncode}: {p.stderr}")
+    check(not os.path.exists(out("pi-refused.h5")), "no merged file")
+
+
 def signal_checkpoints_while_python_runs():
     """SIGUSR1 reaches carlo while a rank is inside Python code: checkpoint and exit 3."""
     path = out("sig.h5")
@@ -297,8 +323,8 @@ CASES = {f.__name__: f for f in (
     examples_identical_across_ranks_and_batches, bootstrap_estimates_the_cpp_expectation,
     walk_estimates_pagerank_like_cpp, rng_is_keyed_numpy_philox, write_into_data_fails_the_task,
     exceptions_are_failures, broken_scripts_refused, killed_then_resumed_identical,
-    signal_checkpoints_while_python_runs, segfault_is_quarantined,
-    real_tally_scores_identical_and_nan_fails,
+    split_parts_merge_and_refuse_an_edited_script, signal_checkpoints_while_python_runs,
+    segfault_is_quarantined, real_tally_scores_identical_and_nan_fails,
     help_lists_simulations_and_options,
     carlo_does_not_link_python)}
 
