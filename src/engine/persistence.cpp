@@ -1,5 +1,6 @@
 #include "engine/persistence.h"
 
+#include "core/prefault.h"
 #include "engine/run_options.h"
 #include "sched/crash_policy.h"
 
@@ -96,7 +97,7 @@ RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std:
 
 std::vector<std::vector<std::uint64_t>> RunPersistence::zero_tallies() const {
   std::vector<std::vector<std::uint64_t>> z;
-  for (const auto& s : specs_) z.emplace_back(static_cast<std::size_t>(s.length), 0);
+  for (const auto& s : specs_) z.push_back(prefaulted_zeros(s.length));  // 32 MiB for walk's
   return z;
 }
 
