@@ -1,11 +1,13 @@
 #include "core/tally_words.h"
 
+#include "core/prefault.h"
+
 namespace carlo {
 
 std::vector<std::vector<std::uint64_t>> zero_tallies(const std::vector<TallySpec>& specs) {
   std::vector<std::vector<std::uint64_t>> z;
   z.reserve(specs.size());
-  for (const auto& s : specs) z.emplace_back(static_cast<std::size_t>(tally_words(s)), 0);
+  for (const auto& s : specs) z.push_back(prefaulted_zeros(tally_words(s)));  // 32 MiB for walk's
   return z;
 }
 

@@ -1,5 +1,6 @@
 #include "engine/node_tallies.h"
 
+#include "core/prefault.h"
 #include "core/tally_words.h"
 
 #include <cstring>
@@ -17,6 +18,9 @@ NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySp
   }
   segment_ = transport::SharedSegment::allocate(rt, bins * sizeof(std::uint64_t), "tallies");
   auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
+  // Every rank adds into all of it: map it now, in one call per rank, rather than fault it in
+  // a page at a time during the run (docs/benchmarks.md, "walk end to end").
+  prefault_writable(base, bins * sizeof(std::uint64_t));
   if (rt.is_leader()) std::memset(base, 0, bins * sizeof(std::uint64_t));
   segment_.sync();
   std::vector<std::span<std::uint64_t>> views;

@@ -76,8 +76,9 @@ class ByteReader {
 };
 
 /// FNV-1a, 64 bit: enough to tell a torn or garbled record from a whole one.
-inline std::uint64_t fnv1a(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+/// FNV-1a of `bytes`; pass the hash of the bytes before them as `h` to hash a sequence in pieces.
+inline std::uint64_t fnv1a(std::span<const std::byte> bytes,
+                           std::uint64_t h = 0xcbf29ce484222325ULL) noexcept {
   for (std::byte b : bytes) {
     h ^= static_cast<std::uint64_t>(b);
     h *= 0x100000001b3ULL;

@@ -44,6 +44,47 @@ void write_all(int fd, const std::byte* data, std::size_t n, const std::string& 
   }
 }
 
+// write_all, but whole blocks of zeros are skipped with lseek, leaving a hole that reads back as
+// zeros: the same file contents, but a fresh run's checkpoint of empty tallies (32 MiB of zeros
+// for a 4 M-bin tally) costs neither the copy into the page cache nor the fsync to disk
+// (docs/benchmarks.md, "walk end to end"). The checksum written after the payload ends the file.
+constexpr std::size_t kBlock = std::size_t{64} << 10;
+const std::byte kZeros[kBlock] = {};
+
+bool is_zero_block(const std::byte* p, std::size_t len) {
+  return len == kBlock && std::memcmp(p, kZeros, kBlock) == 0;
+}
+
+// fnv1a(bytes, h), with a whole block of zeros hashed by one multiply: a zero byte only
+// multiplies h by the FNV prime, so a block multiplies it by prime^kBlock (mod 2^64).
+std::uint64_t fnv1a_skipping_zeros(std::span<const std::byte> bytes, std::uint64_t h) {
+  static const std::uint64_t block_factor = [] {
+    std::uint64_t f = 1;
+    for (std::size_t i = 0; i < kBlock; ++i) f *= 0x100000001b3ULL;
+    return f;
+  }();
+  for (std::size_t i = 0; i < bytes.size(); i += kBlock) {
+    const std::size_t len = std::min(kBlock, bytes.size() - i);
+    if (is_zero_block(bytes.data() + i, len)) h *= block_factor;
+    else h = fnv1a(bytes.subspan(i, len), h);
+  }
+  return h;
+}
+
+void write_skipping_zeros(int fd, const std::byte* data, std::size_t n, const std::string& path) {
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t len = std::min(kBlock, n - i);
+    if (is_zero_block(data + i, len)) {
+      if (::lseek(fd, static_cast<off_t>(len), SEEK_CUR) < 0)
+        throw SystemError(path + ": seek failed: " + errno_text());
+    } else {
+      write_all(fd, data + i, len, path);
+    }
+    i += len;
+  }
+}
+
 }  // namespace
 
 JournalWriter::JournalWriter(const std::string& path, const std::string& fingerprint,
@@ -229,20 +270,31 @@ void JournalWriter::release(int worker, std::uint64_t batch_id) {
 }
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
-  ByteWriter w;
-  w.put_string(c.fingerprint);
-  w.put(c.journal_offset);
-  w.put(c.horizon);
-  w.put(c.runs);
-  w.put<std::uint64_t>(c.tallies.size());
-  for (const auto& t : c.tallies) w.put_array(std::span<const std::uint64_t>(t));
-  w.put<std::uint64_t>(c.crash_counts.size());
+  // The payload is head, then each tally as (length, bins), then tail, as ByteWriter lays out
+  // put_array; the bins are written and hashed from the tallies' own memory, without a copy.
+  ByteWriter head;
+  head.put_string(c.fingerprint);
+  head.put(c.journal_offset);
+  head.put(c.horizon);
+  head.put(c.runs);
+  head.put<std::uint64_t>(c.tallies.size());
+  ByteWriter tail;
+  tail.put<std::uint64_t>(c.crash_counts.size());
   for (const auto& [t, n] : c.crash_counts) {
-    w.put(t);
-    w.put(n);
+    tail.put(t);
+    tail.put(n);
   }
-  auto payload = w.take();
-  const std::uint64_t sum = fnv1a(payload);
+  const auto head_bytes = head.take();
+  const auto tail_bytes = tail.take();
+  std::uint64_t len = head_bytes.size() + tail_bytes.size();
+  std::uint64_t sum = fnv1a(head_bytes);
+  for (const auto& t : c.tallies) {
+    const std::uint64_t n = t.size();
+    len += sizeof n + n * sizeof(std::uint64_t);
+    sum = fnv1a(std::as_bytes(std::span(&n, 1)), sum);
+    sum = fnv1a_skipping_zeros(std::as_bytes(std::span(t)), sum);
+  }
+  sum = fnv1a(tail_bytes, sum);
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -250,9 +302,15 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   try {
     write_all(fd, reinterpret_cast<const std::byte*>(kCheckpointMagic), sizeof kCheckpointMagic,
               tmp);
-    const std::uint64_t len = payload.size();
     write_all(fd, reinterpret_cast<const std::byte*>(&len), sizeof len, tmp);
-    write_all(fd, payload.data(), payload.size(), tmp);
+    write_all(fd, head_bytes.data(), head_bytes.size(), tmp);
+    for (const auto& t : c.tallies) {
+      const std::uint64_t n = t.size();
+      write_all(fd, reinterpret_cast<const std::byte*>(&n), sizeof n, tmp);
+      const auto bins = std::as_bytes(std::span(t));
+      write_skipping_zeros(fd, bins.data(), bins.size(), tmp);
+    }
+    write_all(fd, tail_bytes.data(), tail_bytes.size(), tmp);
     write_all(fd, reinterpret_cast<const std::byte*>(&sum), sizeof sum, tmp);
     if (::fsync(fd) != 0) throw SystemError(tmp + ": fsync failed: " + errno_text());
   } catch (...) {

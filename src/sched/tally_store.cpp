@@ -1,6 +1,7 @@
 
 #include "sched/tally_store.h"
 
+#include "core/prefault.h"
 #include "core/tally_words.h"
 
 #include <algorithm>
@@ -43,7 +44,7 @@ void apply_scores(std::span<std::uint64_t> words,
 TallyStore::TallyStore(const std::vector<TallySpec>& specs) {
   owned_.reserve(specs.size());
   for (const auto& s : specs) {
-    owned_.emplace_back(static_cast<std::size_t>(tally_words(s)), 0);
+    owned_.push_back(prefaulted_zeros(tally_words(s)));
     bins_.emplace_back(owned_.back());
     kinds_.push_back(s.kind);
   }
@@ -97,12 +98,12 @@ std::vector<std::vector<std::uint64_t>> TallyStore::contents() const {
   std::vector<std::vector<std::uint64_t>> out;
   out.reserve(bins_.size());
   for (const auto& b : bins_) {
+    auto& v = out.emplace_back(prefaulted_zeros(b.size()));  // a tally may be tens of MiB
     if (!shared_) {
-      out.emplace_back(b.begin(), b.end());
+      std::copy(b.begin(), b.end(), v.begin());
       continue;
     }
     // Other ranks may have written these bins with atomics; read them the same way.
-    auto& v = out.emplace_back(b.size());
     for (std::size_t i = 0; i < b.size(); ++i)
       v[i] = std::atomic_ref<std::uint64_t>(b[i]).load(std::memory_order_relaxed);
   }

@@ -152,6 +152,11 @@ class CompactOffsets {
       // Without THP (or with it set to `never`) this fails or does nothing: 4 KiB pages work too.
       huge_ = madvise(start, bytes_, MADV_HUGEPAGE) == 0;
     }
+#ifdef MADV_POPULATE_WRITE
+    // Map the pages in one call before the copy below touches them: one page fault at a time
+    // costs far more in a VM (docs/benchmarks.md, "walk end to end"). Best effort (Linux 5.14+).
+    (void)madvise(start, bytes_, MADV_POPULATE_WRITE);
+#endif
     data_ = reinterpret_cast<std::uint32_t*>(start);
     for (std::uint64_t i = 0; i <= g.rows; ++i) data_[i] = static_cast<std::uint32_t>(g.offsets[i]);
   }

@@ -1,4 +1,5 @@
 // Journal and checkpoint files: what survives a crash at any moment.
+#include "sched/bytes.h"
 #include "sched/checkpoint.h"
 
 #include <carlo/error.h>
@@ -7,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace carlo::sched {
 namespace {
@@ -128,6 +130,42 @@ TEST(Checkpoint, RoundTrips) {
   EXPECT_EQ(r.tallies, c.tallies);
   EXPECT_EQ(r.crash_counts, c.crash_counts);
   EXPECT_EQ(r.runs, 3u);
+}
+
+// Blocks of zero bins are written as holes (a fresh run's checkpoint is all zeros): the file must
+// still hold exactly the bytes of the documented layout, magic, length, payload, FNV-1a.
+TEST(Checkpoint, TalliesWithBlocksOfZerosAreWrittenByteForByte) {
+  const auto path = temp_path("c_zeros");
+  Checkpoint c;
+  c.fingerprint = "sim=walk\n";
+  c.runs = 1;
+  std::vector<std::uint64_t> sparse(100000, 0);  // 800 KB: twelve whole 64 KiB blocks of zeros
+  sparse[5] = 1;
+  sparse[50000] = 7;
+  sparse[99999] = 3;
+  c.tallies = {sparse, std::vector<std::uint64_t>(70000, 0)};  // the last one ends in a hole
+  write_checkpoint(path, c);
+
+  ByteWriter w;
+  w.put_string(c.fingerprint);
+  w.put(c.journal_offset);
+  w.put(c.horizon);
+  w.put(c.runs);
+  w.put<std::uint64_t>(c.tallies.size());
+  for (const auto& t : c.tallies) w.put_array(std::span<const std::uint64_t>(t));
+  w.put<std::uint64_t>(0);  // no crash counts
+  const auto payload = w.take();
+  std::string expected = "CARLOCK1";
+  const std::uint64_t len = payload.size();
+  const std::uint64_t sum = fnv1a(payload);
+  expected.append(reinterpret_cast<const char*>(&len), sizeof len);
+  expected.append(reinterpret_cast<const char*>(payload.data()), payload.size());
+  expected.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_TRUE(bytes == expected) << "file of " << bytes.size() << " bytes, expected "
+                                 << expected.size();
+  EXPECT_EQ(read_checkpoint(path).tallies, c.tallies);
 }
 
 TEST(Checkpoint, ACrashWhileWritingLeavesThePreviousOneIntact) {
