@@ -179,7 +179,7 @@ class RunEngine {
     open_results();
     build_master();
     run_loops();
-    Tallies tallies = node_tallies_->reduce(rt_);  // exact integer sums: order-free
+    Tallies tallies = node_tallies_->reduce(rt_);  // exact sums (counts, limbs): order-free
     node_tallies_.reset();
     channel_.reset();
     RunOutcome out;

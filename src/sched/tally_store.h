@@ -7,7 +7,8 @@
 /// cache and flushed into the shared bins at synchronisation points (checkpoint snapshots and the
 /// end of the run). Counts are integers, so the sums do not depend on the order of additions.
 /// Real tallies (TallyKind::real) are ExactSum limbs (core/tally_words.h: kLimbs words per bin),
-/// added exactly with ExactSum::add_to / add_atomic: order-free too. They are never cached.
+/// added exactly with ExactSum::add_to / add_atomic: order-free too. A shared real tally of at most
+/// kPrivateCacheBins words (963 bins) is cached like counts and merged bin by bin at a flush.
 #include <carlo/simulation.h>
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace carlo::sched {
 
 class TallyStore {
  public:
-  /// Tallies of this length or shorter are cached privately when the store is shared.
+  /// Tallies of this many words or fewer are cached privately when the store is shared.
   static constexpr std::uint64_t kPrivateCacheBins = 1 << 15;  // 256 KiB per tally
 
   /// A private store: owns zeroed dense arrays (tally_words(spec) each). Collects its own tallies.
@@ -26,7 +27,7 @@ class TallyStore {
   /// A view of `bins[k]` (tally_words of spec k each, zeroed by the caller, outliving the store),
   /// possibly shared by other workers (`shared`: they add concurrently, so additions are atomic).
   /// `collector`: this worker reports the contents of the shared bins for everyone sharing them
-  /// (exactly one worker per shared set). Shared count tallies of at most `cache_bins` bins are
+  /// (exactly one worker per shared set). Shared tallies of at most `cache_bins` words are
   /// cached. `kinds[k]`: the kind of tally k (missing: count).
   TallyStore(std::vector<std::span<std::uint64_t>> bins, bool shared, bool collector,
              std::uint64_t cache_bins = kPrivateCacheBins, std::vector<TallyKind> kinds = {});
@@ -47,6 +48,8 @@ class TallyStore {
   std::size_t size() const noexcept { return bins_.size(); }
 
  private:
+  void flush_real(std::size_t k);
+
   std::vector<std::vector<std::uint64_t>> owned_;  ///< private store's memory
   std::vector<std::span<std::uint64_t>> bins_;
   std::vector<std::vector<std::uint64_t>> cache_;  ///< per tally; empty unless cached

@@ -1,10 +1,12 @@
 // Tallies kept once per node (src/cli/node_tallies.*): every rank of a node adds into one shared
 // copy, and the job's totals reach rank 0 exactly.
+#include "core/tally_words.h"
 #include "engine/node_tallies.h"
 #include "mpi_test_env.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -66,6 +68,40 @@ TEST(NodeTallies, TheRanksOfANodeAddIntoOneCopy) {
   EXPECT_EQ(tallies.store().contents()[0][7], static_cast<std::uint64_t>(rt.node_size()));
   rt.node_barrier();  // nobody reduces (and frees) before all have looked
   tallies.reduce(rt);
+}
+
+// Rank r scores into bin i: 2^(i + 7r % 90 - 45) and -1 (carries and borrows across limbs).
+TallyLog scores_of_rank(int r, std::uint64_t bins) {
+  TallyLog log;
+  log.tallies.resize(1);
+  for (std::uint64_t i = 0; i < bins; ++i) {
+    log.tallies[0].scores.emplace_back(i, std::ldexp(1.0, static_cast<int>(i + 7 * r % 90) - 45));
+    log.tallies[0].scores.emplace_back(i, -1.0);
+  }
+  return log;
+}
+
+// A real tally crosses the leaders' reduction as carry-save halves: its totals are the exact sums.
+TEST(NodeTallies, RealTalliesReachRankZeroAsExactSums) {
+  const auto& rt = runtime();
+  for (const std::uint64_t bins : {std::uint64_t{50}, sched::TallyStore::kPrivateCacheBins}) {
+    const std::vector<TallySpec> specs = {{"flux", bins, TallyKind::real}};
+    NodeTallies tallies(rt, specs);  // 50 bins: cached per rank; the other: add_atomic
+    tallies.store().apply(scores_of_rank(rt.world_rank(), bins));
+    tallies.store().flush();
+    const auto totals = tallies.reduce(rt);
+    if (rt.world_rank() != 0) continue;
+    ASSERT_EQ(totals[0].size(), tally_words(specs[0]));
+    const std::vector<double> v = real_values(totals[0]);
+    for (std::uint64_t i = 0; i < bins; ++i) {
+      ExactSum expected;
+      for (int r = 0; r < rt.world_size(); ++r) {
+        (void)expected.add(std::ldexp(1.0, static_cast<int>(i + 7 * r % 90) - 45));
+        (void)expected.add(-1.0);
+      }
+      ASSERT_EQ(v[i], expected.value()) << bins << " bins, bin " << i;
+    }
+  }
 }
 
 }  // namespace

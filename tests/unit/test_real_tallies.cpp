@@ -62,21 +62,29 @@ TEST(RealTallies, StoreSumsScoresExactlyInAnyOrderAndBatching) {
   EXPECT_EQ(v[0], bin0.value());
 }
 
+// Both shared paths: add_atomic per score (no cache) and a private cache merged at the flush.
 TEST(RealTallies, SharedStoresAddingAtOnceEqualOnePrivateStore) {
   const std::vector<TallySpec> specs{{"flux", 3, TallyKind::real}};
-  std::vector<std::uint64_t> words(3 * ExactSum::kLimbs, 0);
-  std::vector<std::thread> threads;
   sched::TallyStore expected(specs);
   for (int t = 0; t < 4; ++t) expected.apply(scores_log(1, 0, adversarial(3, 3000, t)));
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&, t] {
-      sched::TallyStore s({std::span<std::uint64_t>(words)}, /*shared=*/true, t == 0,
-                          sched::TallyStore::kPrivateCacheBins, {TallyKind::real});
-      s.apply(scores_log(1, 0, adversarial(3, 3000, t)));
-      s.flush();
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(words, expected.contents()[0]);
+  for (const std::uint64_t cache : {std::uint64_t{0}, sched::TallyStore::kPrivateCacheBins}) {
+    std::vector<std::uint64_t> words(3 * ExactSum::kLimbs, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        sched::TallyStore s({std::span<std::uint64_t>(words)}, /*shared=*/true, t == 0, cache,
+                            {TallyKind::real});
+        for (int part = 0; part < 2; ++part) {  // two batches, a flush between (a snapshot)
+          auto all = adversarial(3, 3000, t);
+          const auto half = all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2);
+          s.apply(scores_log(
+              1, 0, part == 0 ? decltype(all)(all.begin(), half) : decltype(all)(half, all.end())));
+          s.flush();
+        }
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(words, expected.contents()[0]) << "cache " << cache;
+  }
 }
 
 TEST(RealTallies, AddTalliesMergesLimbsWithCarriesAndCountsWordByWord) {
