@@ -10,7 +10,7 @@ foreach(case
     walk_estimates_pagerank_like_cpp rng_is_keyed_numpy_philox write_into_data_fails_the_task
     exceptions_are_failures broken_scripts_refused killed_then_resumed_identical
     signal_checkpoints_while_python_runs segfault_is_quarantined help_lists_simulations_and_options
-    carlo_does_not_link_python)
+    vector_observation_fate carlo_does_not_link_python)
   add_test(NAME python.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python_cli.py ${case})
   set_tests_properties(python.${case} PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}"
                        LABELS "script;mpi;python" TIMEOUT 600 PROCESSORS 2)
