@@ -162,7 +162,9 @@ void PyTask::observe(const std::string& name, const py::handle& value) {
     t.observe(k, x);
     return;
   }
-  if (PyFloat_Check(value.ptr()) || PyIndex_Check(value.ptr()) || py::isinstance<py::str>(value))
+  // (A numpy array has __index__ too, so test for a sequence rather than against a number.)
+  if (!py::isinstance<py::array>(value) &&
+      (!PySequence_Check(value.ptr()) || py::isinstance<py::str>(value)))
     throw py::type_error("observation '" + name + "' is a vector of " + std::to_string(components) +
                          ": observe it with " + std::to_string(components) + " floats");
   auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(value);
