@@ -74,6 +74,14 @@ void print_outcome(const ParsedRun& parsed, const engine::RunOutcome& o, Progres
       std::fprintf(stderr, "carlo: %s is already complete; nothing to resume\n", c.output.c_str());
     return;
   }
+  if (!o.stopped_in.empty()) {  // even with --quiet: nothing ran
+    progress.end_bar();
+    std::fprintf(stderr,
+                 "carlo run: interrupted while %s: no task ran and nothing was written; run the "
+                 "same command with --resume to start (or continue) it\n",
+                 o.stopped_in.c_str());
+    return;
+  }
   if (!o.io_error.empty()) {  // even with --quiet: the run stopped short
     progress.end_bar();
     std::fprintf(stderr,

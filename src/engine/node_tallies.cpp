@@ -1,5 +1,7 @@
 #include "engine/node_tallies.h"
 
+#include "core/tally_words.h"
+
 #include <cstring>
 #include <span>
 
@@ -7,8 +9,8 @@ namespace carlo::engine {
 
 NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySpec>& specs)
     : specs_(specs) {
-  std::uint64_t bins = 0;
-  for (const auto& s : specs) bins += s.length;
+  std::uint64_t bins = 0;  // words: a real tally takes ExactSum::kLimbs per bin
+  for (const auto& s : specs) bins += tally_words(s);
   if (bins == 0) {  // nothing to share (the same on every rank: all run the same simulation)
     store_.emplace(specs);
     return;
@@ -18,32 +20,54 @@ NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySp
   if (rt.is_leader()) std::memset(base, 0, bins * sizeof(std::uint64_t));
   segment_.sync();
   std::vector<std::span<std::uint64_t>> views;
+  std::vector<TallyKind> kinds;
   for (const auto& s : specs) {
-    views.emplace_back(base, static_cast<std::size_t>(s.length));
-    base += s.length;
+    views.emplace_back(base, static_cast<std::size_t>(tally_words(s)));
+    base += tally_words(s);
+    kinds.push_back(s.kind);
   }
-  store_.emplace(std::move(views), /*shared=*/rt.node_size() > 1, /*collector=*/rt.is_leader());
+  store_.emplace(std::move(views), /*shared=*/rt.node_size() > 1, /*collector=*/rt.is_leader(),
+                 sched::TallyStore::kPrivateCacheBins, std::move(kinds));
 }
+
+namespace {
+
+// A real tally's limbs cannot be summed word by word (carries between limbs would be lost): they
+// travel as carry-save halves (core/tally_words.h), summed by the same uint64 reduction.
+template <class Reduce>
+void reduce_words(std::span<std::uint64_t> words, TallyKind kind, bool root, Reduce reduce) {
+  if (kind == TallyKind::count) return reduce(words);
+  std::vector<std::uint64_t> halves(2 * words.size());
+  limbs_to_halves(words, halves);
+  reduce(std::span<std::uint64_t>(halves));
+  if (root) halves_to_limbs(halves, words);
+}
+
+}  // namespace
 
 std::vector<std::vector<std::uint64_t>> NodeTallies::reduce(const transport::Runtime& rt) {
   std::vector<std::vector<std::uint64_t>> totals(specs_.size());
   if (segment_.size() == 0) {  // no shared bins: a private (empty) store on every rank
     totals = store_->contents();
-    for (auto& t : totals) rt.reduce_sum(t);
+    for (std::size_t k = 0; k < totals.size(); ++k)
+      reduce_words(totals[k], specs_[k].kind, rt.world_rank() == 0,
+                   [&](std::span<std::uint64_t> w) { rt.reduce_sum(w); });
     if (rt.world_rank() != 0) totals.assign(specs_.size(), {});
     return totals;
   }
   segment_.sync();  // every rank of the node flushed before its goodbye; make it visible
   if (!rt.is_leader()) return totals;
+  auto leaders = [&](std::span<std::uint64_t> w) { rt.reduce_sum_leaders(w); };
   if (rt.world_rank() == 0) {
     totals = store_->contents();
-    for (auto& t : totals) rt.reduce_sum_leaders(t);
+    for (std::size_t k = 0; k < totals.size(); ++k)
+      reduce_words(totals[k], specs_[k].kind, true, leaders);
   } else {
-    // Other leaders send straight from the node's bins: no copy.
+    // Other leaders send straight from the node's bins: no copy (counts; real limbs go as halves).
     auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
     for (const auto& s : specs_) {
-      rt.reduce_sum_leaders({base, static_cast<std::size_t>(s.length)});
-      base += s.length;
+      reduce_words({base, static_cast<std::size_t>(tally_words(s))}, s.kind, false, leaders);
+      base += tally_words(s);
     }
   }
   return totals;

@@ -1,5 +1,6 @@
 #include "engine/persistence.h"
 
+#include "core/tally_words.h"
 #include "engine/run_options.h"
 #include "sched/crash_policy.h"
 
@@ -95,14 +96,11 @@ RunPersistence::RunPersistence(const RunConfig& c, std::string fingerprint, std:
 }
 
 std::vector<std::vector<std::uint64_t>> RunPersistence::zero_tallies() const {
-  std::vector<std::vector<std::uint64_t>> z;
-  for (const auto& s : specs_) z.emplace_back(static_cast<std::size_t>(s.length), 0);
-  return z;
+  return carlo::zero_tallies(specs_);
 }
 
 void RunPersistence::add_base_tallies(std::vector<std::vector<std::uint64_t>>& t) const {
-  for (std::size_t k = 0; k < base_.size() && k < t.size(); ++k)
-    for (std::size_t i = 0; i < base_[k].size() && i < t[k].size(); ++i) t[k][i] += base_[k][i];
+  add_tallies(t, base_, specs_);
 }
 
 void RunPersistence::start_fresh() {
@@ -144,7 +142,7 @@ sched::Checkpoint RunPersistence::read_matching_checkpoint(std::string* fallback
   if (ck.tallies.size() != specs_.size())
     throw InputError(path + ": cannot resume, the simulation's tallies differ");
   for (std::size_t k = 0; k < specs_.size(); ++k)
-    if (ck.tallies[k].size() != specs_[k].length)
+    if (ck.tallies[k].size() != tally_words(specs_[k]))
       throw InputError(path + ": cannot resume, tally " + specs_[k].name + " changed length");
   return ck;
 }
@@ -277,6 +275,7 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
     journal_->result(jr);
   };
   hooks.snapshot_every = c_.checkpoint_every;
+  hooks.tally_specs = specs_;
   hooks.snapshot_begin = [this](const sched::Master& m) {
     pending_offset_ = journal_->offset();
     pending_horizon_ = m.horizon();
@@ -308,6 +307,7 @@ void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
   if (std::rename(next.c_str(), checkpoint_path().c_str()) != 0)
     throw SystemError(next + ": cannot rename to " + checkpoint_path() + ": " +
                       std::strerror(errno));
+  sched::sync_directory_of(checkpoint_path());  // both renames survive a crash of the node
   ck_ = std::move(ck);
   ck_.tallies = {};  // written; ck_ keeps the counts and positions, not a copy of the tallies
   checkpoint_seconds_ += seconds_since(t0);

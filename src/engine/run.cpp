@@ -183,7 +183,9 @@ class RunEngine {
       return out;
     }
     load_data();
+    if (stop_requested("loading the data")) return stopped_before_start();
     build_simulation();
+    if (stop_requested("building the simulation")) return stopped_before_start();
     open_results();
     build_master();
     run_loops();
@@ -216,8 +218,28 @@ class RunEngine {
   /// The node's one read-only copy of the data (collective).
   void load_data() {
     if (c_.data.empty()) return;
-    agreed(rt_, [&] { data_ = load_shared_ragged(rt_, c_.data, c_.group, c_.share); });
+    agreed(rt_, [&] {
+      data_ = load_shared_ragged(rt_, c_.data, c_.group, c_.share, observer_.interrupt);
+    });
     view_ = data_.view();
+  }
+
+  /// Collective: did a stop signal reach any rank by the end of `step`? A long step (a multi-GB
+  /// load, a slow simulation setup) must not delay a stop (Slurm's grace period is short), and
+  /// before the first task there is nothing to checkpoint: the run ends here, writing nothing.
+  bool stop_requested(const char* step) {
+    const bool mine = observer_.interrupt->load();
+    if (rt_.first_error(mine ? step : "").empty()) return false;
+    stopped_in_ = step;
+    return true;
+  }
+
+  RunOutcome stopped_before_start() const {
+    RunOutcome out;
+    out.interrupted = true;
+    out.stopped_in = stopped_in_;
+    out.exit_code = 3;
+    return out;
   }
 
   /// Every rank builds the simulation; it validates the data here, and a refusal is agreed.
@@ -488,7 +510,8 @@ class RunEngine {
   std::optional<sched::TaskRunner> runner_;
   std::optional<NodeTallies> node_tallies_;
   bool interrupted_ = false;
-  IoGuard guard_;  ///< rank 0: the first failed write of the surroundings
+  std::string stopped_in_;  ///< the step a stop signal ended before the first task
+  IoGuard guard_;           ///< rank 0: the first failed write of the surroundings
 };
 
 }  // namespace

@@ -46,6 +46,10 @@ struct RunOutcome {
   int exit_code = 0;
   bool already_complete = false;  ///< --resume of a finished file: nothing was run
   bool interrupted = false;
+  /// Interrupted before the first task: the step it stopped in ("loading the data"). Nothing was
+  /// written and a checkpoint from before is untouched: the same command with --resume starts
+  /// (or continues) the run. Exit status 3.
+  std::string stopped_in;
   /// A write to the results file, journal or checkpoint failed (disk full, quota, I/O error, a
   /// vanished directory): one line naming the file and the error. The run stopped at once and
   /// wrote nothing more; the last checkpoint stays usable, so --resume continues once the cause

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -186,8 +187,8 @@ RaggedView SharedRagged::view() const {
 class SharedRaggedLoader {
  public:
   SharedRaggedLoader(const transport::Runtime& rt, const std::string& path,
-                     const std::string& group, ShareMode mode)
-      : rt_(rt), path_(path), group_(group),
+                     const std::string& group, ShareMode mode, const std::atomic<bool>* stop)
+      : rt_(rt), path_(path), group_(group), stop_(stop),
         values_name_(path + ":" + object_path(group, "values")) {
     out_.mode_ = mode;
   }
@@ -266,9 +267,17 @@ class SharedRaggedLoader {
       FileDescriptor fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd.get() < 0) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
       out_.segment_.fill_from_file(fd.get(), mine.values_file_offset, out_.values_offset_,
-                                   value_bytes_);
-    } else {
-      reader_->read_values(0, out_.info.n_values, base + out_.values_offset_);
+                                   value_bytes_, stop_);
+      return;
+    }
+    // Through HDF5 (chunked, compressed, other byte order): in pieces, so a stop is seen.
+    const std::uint64_t piece =
+        std::max<std::uint64_t>(1, (std::uint64_t{1} << 26) / dtype_size(out_.info.dtype));
+    auto* values = base + out_.values_offset_;
+    for (std::uint64_t first = 0; first < out_.info.n_values; first += piece) {
+      if (stop_ && stop_->load(std::memory_order_relaxed)) return;
+      const std::uint64_t count = std::min(piece, out_.info.n_values - first);
+      reader_->read_values(first, count, values + first * dtype_size(out_.info.dtype));
     }
   }
 
@@ -297,6 +306,7 @@ class SharedRaggedLoader {
   const transport::Runtime& rt_;
   const std::string& path_;
   const std::string& group_;
+  const std::atomic<bool>* stop_;  ///< a signal arrived: the leader stops filling (see header)
   const std::string values_name_;
   std::optional<io::RaggedReader> reader_;  ///< rank 0 and node leaders
   std::vector<std::uint64_t> offsets_;      ///< rank 0's validated copy
@@ -305,8 +315,9 @@ class SharedRaggedLoader {
 };
 
 SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string& path,
-                                const std::string& group, ShareMode mode) {
-  SharedRaggedLoader loader(rt, path, group, mode);
+                                const std::string& group, ShareMode mode,
+                                const std::atomic<bool>* stop) {
+  SharedRaggedLoader loader(rt, path, group, mode, stop);
   loader.check_file();
   loader.allocate();
   loader.fill();

@@ -59,7 +59,11 @@ class SharedRagged {
 /// raises InputError on every rank), errors are agreed again, and the segment is sealed. In
 /// `mmap` mode a file whose values cannot be mapped (chunked, compressed, not native order) is
 /// refused with an InputError that suggests `--share window`.
+/// `stop` (a signal's flag): a node leader that sees it set stops copying between two pieces of
+/// 64 MiB and leaves the segment partly filled; the caller must check the flag (agreed over the
+/// ranks) before using the data.
 SharedRagged load_shared_ragged(const transport::Runtime& rt, const std::string& path,
-                                const std::string& group, ShareMode mode);
+                                const std::string& group, ShareMode mode,
+                                const std::atomic<bool>* stop = nullptr);
 
 }  // namespace carlo::engine

@@ -7,6 +7,7 @@
 #include "io/results_file.h"
 
 #include "core/observations.h"
+#include "core/tally_words.h"
 #include "io/h5.h"
 #include "io/results_internal.h"
 
@@ -287,9 +288,20 @@ ResultsWriter::ResultsWriter(const std::string& path, std::vector<ObservationSpe
             : create_vector_dataset(obs, o.name, tasks, o.components, kObservationChunk, cache));
   create_ordered_group(m.file, "summary");
   h5::Id tally_group = create_ordered_group(m.file, "tallies");
-  for (const auto& t : m.tallies)
-    h5::create_dataset_1d(tally_group, t.name, H5T_NATIVE_UINT64, t.length,
+  std::optional<h5::Id> exact_group;
+  for (const auto& t : m.tallies) {
+    const bool real = t.kind == TallyKind::real;
+    h5::Id d =
+        h5::create_dataset_1d(tally_group, t.name, real ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64,
+                              t.length, h5::DatasetOptions{0, 0, false, false});
+    if (!real) continue;
+    // A real tally's exact state (ExactSum limbs, bin-major) beside its rounded sums: merges of
+    // results files add these, so they stay bitwise identical to one run.
+    h5::write_attr(d, "kind", "real");
+    if (!exact_group) exact_group = create_ordered_group(m.file, "tallies_exact");
+    h5::create_dataset_1d(*exact_group, t.name, H5T_NATIVE_UINT64, tally_words(t),
                           h5::DatasetOptions{0, 0, false, false});
+  }
   h5::Id task_group = h5::create_group(m.file, "tasks");
   // Status and attempts are almost constant: gzip makes 10^8 tasks a few hundred KiB.
   create_filled_dataset<std::uint8_t>(task_group, "status", tasks, kStatusChunk, 0, 1);
@@ -365,10 +377,10 @@ void ResultsWriter::Impl::check_finish(const std::vector<std::vector<std::uint64
     throw std::invalid_argument(path + ": " + std::to_string(counts.size()) + " tallies for " +
                                 std::to_string(tallies.size()) + " declared");
   for (std::size_t k = 0; k < counts.size(); ++k)
-    if (counts[k].size() != tallies[k].length)
+    if (counts[k].size() != tally_words(tallies[k]))
       throw std::invalid_argument(path + ":/tallies/" + tallies[k].name + ": " +
-                                  std::to_string(counts[k].size()) + " bins, declared " +
-                                  std::to_string(tallies[k].length));
+                                  std::to_string(counts[k].size()) + " words, declared " +
+                                  std::to_string(tally_words(tallies[k])));
 }
 
 // A run stopped by a stderr target keeps exactly tasks [0, keep): the per-task datasets shrink
@@ -442,7 +454,15 @@ void ResultsWriter::Impl::write_status(const StatusSource& status) {
 void ResultsWriter::Impl::write_tallies(const std::vector<std::vector<std::uint64_t>>& counts) {
   for (std::size_t k = 0; k < counts.size(); ++k) {
     h5::Id d = h5::open_dataset(file, "/tallies/" + tallies[k].name);
-    if (!counts[k].empty()) h5::write_1d(d, 0, counts[k].size(), counts[k].data());
+    if (counts[k].empty()) continue;
+    if (tallies[k].kind == TallyKind::count) {
+      h5::write_1d(d, 0, counts[k].size(), counts[k].data());
+      continue;
+    }
+    const std::vector<double> sums = real_values(counts[k]);
+    h5::write_1d(d, 0, sums.size(), sums.data());
+    h5::Id e = h5::open_dataset(file, "/tallies_exact/" + tallies[k].name);
+    h5::write_1d(e, 0, counts[k].size(), counts[k].data());
   }
 }
 
@@ -597,20 +617,63 @@ std::pair<ObservationSpec, std::uint64_t> find_column(hid_t file, const std::str
   throw InputError(path + ":/observations/" + name + ": no such observation");
 }
 
-/// Counts /tasks/status into info.pending, done and failed, in pieces.
-void count_status(hid_t file, const std::string& path, ResultsInfo& info) {
-  h5::Id d = open_member(file, path, "tasks", "status", "dataset");
-  const std::uint64_t n = h5::length_1d(d, path + ":/tasks/status");
-  std::vector<std::uint8_t> buf(static_cast<std::size_t>(std::min(n, kPiece)));
-  for (std::uint64_t first = 0; first < n; first += kPiece) {
-    const std::uint64_t len = std::min(kPiece, n - first);
-    h5::read_1d(d, H5T_NATIVE_UINT8, first, len, buf.data(), h5::Blame::input);
-    for (std::uint64_t i = 0; i < len; ++i) {
+/// Adds the states of tasks [first, first + len) to info's counts.
+void count_status_range(hid_t d, std::uint64_t first, std::uint64_t len,
+                        std::vector<std::uint8_t>& buf, ResultsInfo& info) {
+  for (std::uint64_t end = first + len; first < end; first += kPiece) {
+    const std::uint64_t n = std::min(kPiece, end - first);
+    buf.resize(static_cast<std::size_t>(n));
+    h5::read_1d(d, H5T_NATIVE_UINT8, first, n, buf.data(), h5::Blame::input);
+    for (std::uint64_t i = 0; i < n; ++i) {
       if (buf[i] == 1) ++info.done;
       else if (buf[i] == 2) ++info.failed;
       else ++info.pending;
     }
   }
+}
+
+/// The first task of every chunk of /tasks/status that was ever written, when there are few of
+/// them (H5Dget_chunk_info walks the chunk index from the start, so many would cost more than
+/// reading the whole dataset); nullopt otherwise.
+std::optional<std::vector<std::uint64_t>> written_status_chunks(hid_t d, std::uint64_t n) {
+  constexpr hsize_t kMaxListed = 4096;
+  h5::ErrorSilencer quiet;
+  h5::Id space(H5Dget_space(d));  // 1.10 wants the dataspace itself, not H5S_ALL
+  hsize_t allocated = 0;
+  if (H5Dget_num_chunks(d, space, &allocated) < 0 || allocated > kMaxListed ||
+      allocated * kStatusChunk >= n / 2)
+    return std::nullopt;
+  std::vector<std::uint64_t> firsts;
+  for (hsize_t i = 0; i < allocated; ++i) {
+    hsize_t offset = 0;
+    unsigned mask = 0;
+    haddr_t address = 0;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info(d, space, i, &offset, &mask, &address, &size) < 0) return std::nullopt;
+    firsts.push_back(offset);
+  }
+  return firsts;
+}
+
+/// Counts /tasks/status into info.pending, done and failed. A run that stopped early wrote the
+/// states only up to the last task resolved (io/results_file.h, set_resolved_extent): the chunks
+/// past it were never written and hold "pending" (the fill value), so only written chunks are
+/// read when they are few; `carlo info` on a stopped 2^40-task run then reads megabytes, not a
+/// terabyte.
+void count_status(hid_t file, const std::string& path, ResultsInfo& info) {
+  h5::Id d = open_member(file, path, "tasks", "status", "dataset");
+  const std::uint64_t n = h5::length_1d(d, path + ":/tasks/status");
+  std::vector<std::uint8_t> buf;
+  const auto written = written_status_chunks(d, n);
+  if (!written) return count_status_range(d, 0, n, buf, info);
+  std::uint64_t counted = 0;
+  for (std::uint64_t first : *written) {
+    if (first >= n) continue;
+    const std::uint64_t len = std::min(kStatusChunk, n - first);
+    count_status_range(d, first, len, buf, info);
+    counted += len;
+  }
+  info.pending += n - counted;
 }
 
 std::vector<Failure> read_failures(hid_t file, const std::string& path) {
@@ -641,7 +704,9 @@ ResultsInfo read_results_info(const std::string& path) {
     h5::Id g = h5::open_group(file, "/tallies");
     for (const auto& name : link_names(g)) {
       h5::Id d = h5::open_dataset(g, name);
-      info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name)});
+      const auto kind = h5::read_attr_string(d, "kind");
+      info.tallies.push_back({name, h5::length_1d(d, path + ":/tallies/" + name),
+                              kind && *kind == "real" ? TallyKind::real : TallyKind::count});
     }
   }
   count_status(file, path, info);
@@ -673,6 +738,27 @@ std::vector<std::uint64_t> read_tally(const std::string& path, const std::string
   h5::Id d = open_member(file, path, "tallies", name, "tally");
   std::vector<std::uint64_t> out(
       static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_UINT64, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::vector<double> read_real_tally(const std::string& path, const std::string& name) {
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies", name, "tally");
+  std::vector<double> out(static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies/" + name)));
+  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_DOUBLE, 0, out.size(), out.data(), h5::Blame::input);
+  return out;
+}
+
+std::vector<std::uint64_t> read_tally_words(const std::string& path, const TallySpec& spec) {
+  if (spec.kind == TallyKind::count) return read_tally(path, spec.name);
+  h5::Id file = open_results(path);
+  h5::Id d = open_member(file, path, "tallies_exact", spec.name, "exact tally");
+  std::vector<std::uint64_t> out(
+      static_cast<std::size_t>(h5::length_1d(d, path + ":/tallies_exact/" + spec.name)));
+  if (out.size() != tally_words(spec))
+    throw InputError(path + ":/tallies_exact/" + spec.name + ": " + std::to_string(out.size()) +
+                     " words, expected " + std::to_string(tally_words(spec)));
   if (!out.empty()) h5::read_1d(d, H5T_NATIVE_UINT64, 0, out.size(), out.data(), h5::Blame::input);
   return out;
 }

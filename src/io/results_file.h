@@ -79,11 +79,11 @@ class ResultsWriter {
   /// Fills status[i] and attempts[i] for tasks [first, first+count); called in increasing ranges.
   using StatusSource = std::function<void(std::uint64_t first, std::uint64_t count,
                                           TaskState* status, std::uint8_t* attempts)>;
-  /// Completes the file. `tallies[k]` has `specs[k].length` summed counts. Observations of tasks
-  /// the status source does not call done become NaN; the summaries cover the done ones (computed
-  /// from the file in task order, so bitwise reproducible). After keep_prefix(n) the file keeps
-  /// exactly tasks [0, n) and records the original count as `tasks_requested`. `state` is
-  /// "complete" or "partial".
+  /// Completes the file. `tallies[k]` has tally_words(specs[k]) words (counts or exact limbs).
+  /// Observations of tasks the status source does not call done become NaN; the summaries cover the
+  /// done ones (computed from the file in task order, so bitwise reproducible). After
+  /// keep_prefix(n) the file keeps exactly tasks [0, n) and records the original count as
+  /// `tasks_requested`. `state` is "complete" or "partial".
   void finish(const StatusSource& status, const std::vector<std::vector<std::uint64_t>>& tallies,
               const std::vector<Failure>& failures, const RunMeta& meta,
               const std::string& state = "complete");
@@ -136,8 +136,13 @@ ResultsInfo read_results_info(const std::string& path);
 /// /observations/<name>, all tasks (NaN where not done). `name` is a scalar observation or a
 /// column name[i] of a vector (its component i).
 std::vector<double> read_observation(const std::string& path, const std::string& name);
-/// /tallies/<name>.
+/// /tallies/<name> of a count tally.
 std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name);
+/// /tallies/<name> of a real tally (float64 sums, correctly rounded).
+std::vector<double> read_real_tally(const std::string& path, const std::string& name);
+/// A tally's exact words (core/tally_words.h): the counts, or a real tally's
+/// /tallies_exact/<name> limbs.
+std::vector<std::uint64_t> read_tally_words(const std::string& path, const TallySpec& spec);
 /// /tasks/status and /tasks/attempts.
 std::pair<std::vector<TaskState>, std::vector<std::uint8_t>> read_task_status(
     const std::string& path);

@@ -5,6 +5,8 @@
 // bounded pieces and the parts' statuses through the StatusSource, so its layout and summaries are
 // the runner's own. Every check that can refuse the merge runs before the first byte is written.
 #include "io/results_merge.h"
+
+#include "core/tally_words.h"
 #include "io/h5.h"
 #include "io/results_file.h"
 
@@ -105,7 +107,8 @@ std::vector<std::pair<std::string, std::string>> identity(const Part& p,
   id.emplace_back("observations", names);
   std::string tallies;
   for (const auto& t : p.info.tallies)
-    tallies += (tallies.empty() ? "" : ",") + t.name + "[" + std::to_string(t.length) + "]";
+    tallies += (tallies.empty() ? "" : ",") + t.name + "[" + std::to_string(t.length) +
+               (t.kind == TallyKind::real ? ",real]" : "]");
   id.emplace_back("tallies", tallies);
   return id;
 }
@@ -223,21 +226,25 @@ void copy_observations(ResultsWriter& writer, const std::vector<const Part*>& so
   }
 }
 
-/// Tallies summed over the parts (exact integer sums, so the order of the parts is irrelevant).
+/// Tallies summed over the parts: exact integer sums for counts, exact limb merges (from
+/// /tallies_exact) for real tallies, so the order of the parts is irrelevant and a merge of
+/// --task-range parts is bitwise identical to one run.
 std::vector<std::vector<std::uint64_t>> sum_tallies(const std::vector<const Part*>& sorted,
                                                     const std::vector<TallySpec>& specs) {
-  std::vector<std::vector<std::uint64_t>> totals;
+  std::vector<std::vector<std::uint64_t>> totals = zero_tallies(specs);
   std::vector<std::uint64_t> buf;
-  for (const auto& spec : specs) totals.emplace_back(static_cast<std::size_t>(spec.length), 0);
   for (const Part* p : sorted) {
     h5::Id file = h5::open_file(p->path);
     for (std::size_t k = 0; k < specs.size(); ++k) {
-      h5::Id d = h5::open_dataset(file, "/tallies/" + specs[k].name);
-      for (std::uint64_t first = 0; first < specs[k].length; first += kPiece) {
-        const std::uint64_t n = std::min(kPiece, specs[k].length - first);
+      const bool real = specs[k].kind == TallyKind::real;
+      h5::Id d = h5::open_dataset(file, (real ? "/tallies_exact/" : "/tallies/") + specs[k].name);
+      const std::uint64_t words = tally_words(specs[k]);
+      const std::uint64_t piece = real ? kPiece * ExactSum::kLimbs : kPiece;  // whole bins
+      for (std::uint64_t first = 0; first < words; first += piece) {
+        const std::uint64_t n = std::min(piece, words - first);
         buf.resize(static_cast<std::size_t>(n));
         h5::read_1d(d, H5T_NATIVE_UINT64, first, n, buf.data(), h5::Blame::input);
-        for (std::uint64_t i = 0; i < n; ++i) totals[k][first + i] += buf[i];
+        add_tally(std::span<std::uint64_t>(totals[k]).subspan(first, n), buf, specs[k].kind);
       }
     }
   }

@@ -50,19 +50,32 @@ std::vector<ObservationSpec> parse_observations(const py::handle& obs) {
   return specs;
 }
 
+/// A tally's size: a positive int, or "rows" (one bin per data row, sized when the data is known).
+std::uint64_t parse_bins(const std::string& n, const py::handle& bins) {
+  if (py::isinstance<py::str>(bins) && bins.cast<std::string>() == "rows") return 0;
+  if (PyBool_Check(bins.ptr()) || !PyLong_Check(bins.ptr()) || bins.cast<long long>() < 1)
+    throw py::value_error("tallies: '" + n +
+                          "' needs a positive int number of bins (or \"rows\": one per row)");
+  return static_cast<std::uint64_t>(bins.cast<long long>());
+}
+
+/// name -> bins (counts), or name -> (bins, "real") / (bins, "count").
 std::vector<TallySpec> parse_tallies(const py::dict& tallies) {
   std::vector<TallySpec> specs;
-  for (const auto& [name, bins] : tallies) {
+  for (const auto& [name, spec] : tallies) {
     if (!py::isinstance<py::str>(name)) throw py::type_error("tallies: names must be str");
     const auto n = name.cast<std::string>();
-    if (py::isinstance<py::str>(bins) && bins.cast<std::string>() == "rows") {
-      specs.push_back({n, 0});  // one bin per data row: sized when the data is known
+    if (!py::isinstance<py::tuple>(spec)) {
+      specs.push_back({n, parse_bins(n, spec)});
       continue;
     }
-    if (PyBool_Check(bins.ptr()) || !PyLong_Check(bins.ptr()) || bins.cast<long long>() < 1)
-      throw py::value_error("tallies: '" + n +
-                            "' needs a positive int number of bins (or \"rows\": one per row)");
-    specs.push_back({n, static_cast<std::uint64_t>(bins.cast<long long>())});
+    const auto kind = py::len(spec) == 2 && py::isinstance<py::str>(spec[py::int_(1)])
+                          ? spec[py::int_(1)].cast<std::string>()
+                          : std::string();
+    if (kind != "real" && kind != "count")
+      throw py::value_error("tallies: '" + n + "' is bins or (bins, \"real\" or \"count\")");
+    specs.push_back(
+        {n, parse_bins(n, spec[py::int_(0)]), kind == "real" ? TallyKind::real : TallyKind::count});
   }
   return specs;
 }
@@ -168,7 +181,10 @@ PYBIND11_EMBEDDED_MODULE(carlo, m) {
       .def_property_readonly("attempt", &PyTask::attempt)
       .def_property_readonly("rng", &PyTask::rng)
       .def("observe", &PyTask::observe, py::arg("name"), py::arg("value"))
-      .def("tally", &PyTask::tally, py::arg("name"), py::arg("bins"));
+      .def("tally", &PyTask::tally, py::arg("name"), py::arg("bins"))
+      .def("score", &PyTask::score, py::arg("name"), py::arg("bins"), py::arg("values"),
+           "Adds float values to bins of a real tally (an int or integer array of bins; a float "
+           "or a float array of the same length)");
   m.def(
       "task_rng",
       [](std::uint64_t seed, std::uint64_t task) {

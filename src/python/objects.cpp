@@ -209,4 +209,29 @@ void PyTask::tally(const std::string& name, const py::handle& bins) {
   t.tally(k, static_cast<std::uint64_t>(bin));
 }
 
+void PyTask::score(const std::string& name, const py::handle& bins, const py::handle& values) {
+  Task& t = current();
+  const std::size_t k = index_of(tally_index_, name, "tally");
+  const bool float_array = py::isinstance<py::array>(bins) &&
+                           py::reinterpret_borrow<py::array>(bins).dtype().kind() == 'f';
+  if (PyFloat_Check(bins.ptr()) || float_array)
+    throw py::type_error("tally '" + name + "': a bin is an integer or an integer numpy array");
+  auto b = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(bins);
+  auto v = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(values);
+  if (!b || !v) throw py::type_error("tally '" + name + "': bins are integers, values floats");
+  const auto nb = static_cast<std::size_t>(b.size());
+  const auto nv = static_cast<std::size_t>(v.size());
+  if (nb != nv && nv != 1)
+    throw py::value_error("tally '" + name + "': " + std::to_string(nb) + " bins but " +
+                          std::to_string(nv) + " values");
+  const std::uint64_t length = tallies_[k].length;
+  for (std::size_t i = 0; i < nb; ++i) {
+    const std::int64_t bin = b.data()[i];
+    if (bin < 0 || static_cast<std::uint64_t>(bin) >= length)
+      throw py::index_error("tally '" + name + "': bin " + std::to_string(bin) +
+                            " out of range [0, " + std::to_string(length) + ")");
+    t.score(k, static_cast<std::uint64_t>(bin), v.data()[nv == 1 ? 0 : i]);
+  }
+}
+
 }  // namespace carlo::python

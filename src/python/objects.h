@@ -48,6 +48,9 @@ class PyTask {
   void observe(const std::string& name, const py::handle& value);
   /// Adds 1 to bin `bins` (an integer) or to each of `bins` (an integer array; a bin may repeat).
   void tally(const std::string& name, const py::handle& bins);
+  /// Real tally `name`: values[i] (or the one value) into bins[i] (or the one bin). A non-finite
+  /// value fails the task (TaskError from Task::score).
+  void score(const std::string& name, const py::handle& bins, const py::handle& values);
 
   /// The 128-bit Philox key of task `id` under `seed`: the first two 64-bit words of the task's
   /// carlo stream, Stream(seed, id) (rng.h), so a pure function of (seed, task id).

@@ -108,6 +108,15 @@ void tally(JsonWriter& j, const TallyView& t) {
   j.begin_object();
   j.string("name", t.name);
   j.integer("length", t.length);
+  if (t.real) {  // a real tally: sums, not counts
+    j.string("kind", "real");
+    j.number("sum", t.sum);
+    j.number("min", t.min);
+    j.number("max", t.max);
+    j.integer("nonzero", t.nonzero);
+    j.end_object();
+    return;
+  }
   j.integer("total", t.total);
   j.integer("nonzero", t.nonzero);
   j.begin_array("top");

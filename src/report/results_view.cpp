@@ -2,6 +2,7 @@
 // only (no HDF5 here).
 #include "report/results_view.h"
 
+#include "core/tally_words.h"
 #include "io/results_internal.h"
 
 #include <carlo/error.h>
@@ -17,7 +18,10 @@ constexpr std::size_t kTopBins = 5;
 /// Bound on ranks in a timeline whose run did not record its rank count.
 constexpr std::int32_t kMaxTimelineRank = 1 << 22;
 
+TallyView real_tally(const std::string& path, const TallySpec& spec);
+
 TallyView count_tally(const std::string& path, const TallySpec& spec) {
+  if (spec.kind == TallyKind::real) return real_tally(path, spec);
   TallyView t;
   t.name = spec.name;
   t.counted = true;
@@ -38,8 +42,30 @@ TallyView count_tally(const std::string& path, const TallySpec& spec) {
   return t;
 }
 
+// A real tally is read whole (its exact limbs): the total is their exact sum, correctly rounded.
+TallyView real_tally(const std::string& path, const TallySpec& spec) {
+  TallyView t;
+  t.name = spec.name;
+  t.length = spec.length;
+  t.real = true;
+  t.counted = true;
+  const std::vector<std::uint64_t> words = io::read_tally_words(path, spec);
+  ExactSum total;
+  for (std::size_t i = 0; i + ExactSum::kLimbs <= words.size(); i += ExactSum::kLimbs)
+    total.merge(ExactSum(ExactSum::ConstLimbSpan(&words[i], ExactSum::kLimbs)));
+  t.sum = total.value();
+  const std::vector<double> bins = real_values(words);
+  for (std::size_t i = 0; i < bins.size(); ++i) {
+    t.min = i == 0 ? bins[i] : std::min(t.min, bins[i]);
+    t.max = i == 0 ? bins[i] : std::max(t.max, bins[i]);
+    if (bins[i] != 0) ++t.nonzero;
+  }
+  return t;
+}
+
 // A brief read sums the tally in pieces: a tally may have 2^30 bins.
 TallyView total_tally(const std::string& path, const TallySpec& spec) {
+  if (spec.kind == TallyKind::real) return real_tally(path, spec);
   TallyView t;
   t.name = spec.name;
   t.length = spec.length;
@@ -57,7 +83,7 @@ std::vector<ObservationView> observations(const io::ResultsInfo& info, Depth dep
     if (k < info.summaries.size()) {
       o.summary = info.summaries[k];
     } else if (depth == Depth::full) {
-      o.summary = io::summarize(io::read_observation(info.path, o.name));
+      o.summary = io::detail::summarize_observation(info.path, o.name);  // in pieces
       o.source = SummarySource::computed;
     } else {
       o.source = SummarySource::none;

@@ -32,6 +32,10 @@ struct TallyView {
   bool counted = false;  ///< the bins were read: `nonzero` and `top` are filled
   std::uint64_t nonzero = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> top;  ///< (index, count), largest first
+  /// A real (float64) tally: `sum` (exact sum of every bin, correctly rounded), the smallest and
+  /// largest bin, and `nonzero` are filled instead of `total` and `top`.
+  bool real = false;
+  double sum = 0, min = 0, max = 0;
 };
 
 /// One rank's share of the run, from the timeline.

@@ -80,8 +80,12 @@ std::string render_info(const ResultsView& v) {
   if (!v.tallies.empty()) {
     out += "tallies\n";
     for (const TallyView& t : v.tallies)
-      appendf(out, "  %s  length %s, total %s\n", t.name.c_str(), u64(t.length).c_str(),
-              u64(t.total).c_str());
+      if (t.real)
+        appendf(out, "  %s  length %s, real, sum %.17g\n", t.name.c_str(), u64(t.length).c_str(),
+                t.sum);
+      else
+        appendf(out, "  %s  length %s, total %s\n", t.name.c_str(), u64(t.length).c_str(),
+                u64(t.total).c_str());
   }
   failures(out, v.info);
   return out;

@@ -102,6 +102,11 @@ void tally_section(std::string& out, const std::vector<TallyView>& tallies) {
   if (tallies.empty()) return;
   out += "\ntallies\n";
   for (const TallyView& t : tallies) {
+    if (t.real) {
+      appendf(out, "  %s  length %s, real, sum %.17g, min %.17g, max %.17g, %s nonzero\n",
+              t.name.c_str(), u64(t.length).c_str(), t.sum, t.min, t.max, u64(t.nonzero).c_str());
+      continue;
+    }
     appendf(out, "  %s  length %s, total %s, %s nonzero", t.name.c_str(), u64(t.length).c_str(),
             u64(t.total).c_str(), u64(t.nonzero).c_str());
     if (!t.top.empty()) {

@@ -266,7 +266,10 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw SystemError(path + ": cannot replace checkpoint: " + errno_text());
-  // Make the rename itself durable.
+  sync_directory_of(path);
+}
+
+void sync_directory_of(const std::string& path) noexcept {
   const auto dir = std::filesystem::path(path).parent_path();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

@@ -98,6 +98,10 @@ struct Checkpoint {
   std::uint32_t runs = 0;  ///< how many runs (first + resumes) have started
 };
 
+/// Makes renames in `path`'s directory durable (fsync of the directory; best effort: a file
+/// system that cannot sync a directory, e.g. some network ones, is left as it is).
+void sync_directory_of(const std::string& path) noexcept;
+
 /// Writes `c` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
 /// Reads a checkpoint; throws InputError naming the file if it is damaged.

@@ -1,5 +1,7 @@
 #include "sched/run_loop.h"
 
+#include "core/tally_words.h"
+
 #include <carlo/error.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@ using std::chrono::microseconds;
 
 constexpr auto kMinWait = microseconds(20);
 constexpr auto kMaxWait = microseconds(1000);
+constexpr auto kPollBudget = std::chrono::milliseconds(50);
 
 int tag_of(Tag t) { return static_cast<int>(t); }
 
@@ -104,16 +107,22 @@ class MasterLoop {
     }
   }
 
-  // Drains both channels; true if anything arrived.
+  // Handles what has arrived on both channels, for at most kPollBudget: when results arrive as
+  // fast as they are written (one-point tasks, a slow file system), draining until empty would
+  // never return, and signals, checkpoints and progress would wait for the end of the run.
+  // True if anything arrived.
   bool poll() {
+    const auto until = clock::now() + kPollBudget;
     bool any = false;
     while (auto msg = local_.try_receive()) {
       handle(0, *msg);
       any = true;
+      if (clock::now() >= until) return true;
     }
     while (auto msg = remote_.try_receive()) {
       handle(msg->source, *msg);
       any = true;
+      if (clock::now() >= until) return true;
     }
     return any;
   }
@@ -135,9 +144,7 @@ class MasterLoop {
  private:
   void add_to_snapshot(std::vector<std::vector<std::uint64_t>>&& t) {
     if (snapshot_sum_.empty()) snapshot_sum_ = std::move(t);
-    else
-      for (std::size_t k = 0; k < t.size(); ++k)
-        for (std::size_t i = 0; i < t[k].size(); ++i) snapshot_sum_[k][i] += t[k][i];
+    else add_tallies(snapshot_sum_, t, hooks_.tally_specs);
   }
   void end_snapshot() {
     if (hooks_.snapshot_done) hooks_.snapshot_done(std::move(snapshot_sum_));

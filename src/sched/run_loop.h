@@ -44,6 +44,9 @@ struct MasterHooks {
   double snapshot_every = 0;
   std::function<void(const Master&)> snapshot_begin;
   std::function<void(std::vector<std::vector<std::uint64_t>>&&)> snapshot_done;
+  /// The tallies' kinds, for summing the workers' snapshots (missing: counts, added word by
+  /// word; real tallies are ExactSum limbs, merged exactly).
+  std::vector<TallySpec> tally_specs;
 };
 
 /// Runs the master until every task is resolved (or the target is met, or `interrupt`), then

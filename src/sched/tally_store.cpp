@@ -1,6 +1,8 @@
 
 #include "sched/tally_store.h"
 
+#include "core/tally_words.h"
+
 #include <algorithm>
 #include <atomic>
 
@@ -25,29 +27,47 @@ void apply_ones(std::span<std::uint64_t> bins, const std::vector<std::uint64_t>&
   }
 }
 
+// Scores of a real tally: exact adds into the bins' limbs (contributions were checked finite by
+// Task::score, so add_to/add_atomic cannot refuse them).
+void apply_scores(std::span<std::uint64_t> words,
+                  const std::vector<std::pair<std::uint64_t, double>>& scores, bool atomic) {
+  for (const auto& [bin, value] : scores) {
+    const ExactSum::LimbSpan limbs(words.subspan(bin * ExactSum::kLimbs, ExactSum::kLimbs));
+    const bool ok = atomic ? ExactSum::add_atomic(limbs, value) : ExactSum::add_to(limbs, value);
+    (void)ok;
+  }
+}
+
 }  // namespace
 
 TallyStore::TallyStore(const std::vector<TallySpec>& specs) {
   owned_.reserve(specs.size());
   for (const auto& s : specs) {
-    owned_.emplace_back(static_cast<std::size_t>(s.length), 0);
+    owned_.emplace_back(static_cast<std::size_t>(tally_words(s)), 0);
     bins_.emplace_back(owned_.back());
+    kinds_.push_back(s.kind);
   }
   cache_.resize(specs.size());
 }
 
 TallyStore::TallyStore(std::vector<std::span<std::uint64_t>> bins, bool shared, bool collector,
-                       std::uint64_t cache_bins)
-    : bins_(std::move(bins)), shared_(shared), collector_(collector) {
+                       std::uint64_t cache_bins, std::vector<TallyKind> kinds)
+    : bins_(std::move(bins)), kinds_(std::move(kinds)), shared_(shared), collector_(collector) {
+  kinds_.resize(bins_.size(), TallyKind::count);
   cache_.resize(bins_.size());
   if (shared_)
     for (std::size_t k = 0; k < bins_.size(); ++k)
-      if (bins_[k].size() <= cache_bins) cache_[k].assign(bins_[k].size(), 0);
+      if (kinds_[k] == TallyKind::count && bins_[k].size() <= cache_bins)
+        cache_[k].assign(bins_[k].size(), 0);
 }
 
 void TallyStore::apply(const TallyLog& log) {
   for (std::size_t k = 0; k < log.tallies.size() && k < bins_.size(); ++k) {
     const auto& t = log.tallies[k];
+    if (kinds_[k] == TallyKind::real) {
+      apply_scores(bins_[k], t.scores, shared_);
+      continue;
+    }
     if (!cache_[k].empty()) {
       auto& c = cache_[k];
       for (std::uint64_t bin : t.ones) ++c[static_cast<std::size_t>(bin)];

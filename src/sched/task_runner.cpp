@@ -48,11 +48,13 @@ BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
       tallies.tallies.resize(specs_.size());
       marks_.resize(specs_.size());
       for (std::size_t k = 0; k < specs_.size(); ++k)
-        marks_[k] = {tallies.tallies[k].ones.size(), tallies.tallies[k].adds.size()};
+        marks_[k] = {tallies.tallies[k].ones.size(), tallies.tallies[k].adds.size(),
+                     tallies.tallies[k].scores.size()};
       auto roll_back = [&] {
         for (std::size_t k = 0; k < specs_.size(); ++k) {
-          tallies.tallies[k].ones.resize(marks_[k].first);
-          tallies.tallies[k].adds.resize(marks_[k].second);
+          tallies.tallies[k].ones.resize(marks_[k].ones);
+          tallies.tallies[k].adds.resize(marks_[k].adds);
+          tallies.tallies[k].scores.resize(marks_[k].scores);
         }
       };
       Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_, &obs_specs_);

@@ -31,7 +31,11 @@ class TaskRunner {
   std::size_t width_ = 0;
   std::vector<TallySpec> specs_;
   std::vector<double> scratch_;
-  std::vector<std::pair<std::size_t, std::size_t>> marks_;  ///< log sizes before the current task
+  /// Log sizes before the current task: a failed task's counts and scores are rolled back.
+  struct Mark {
+    std::size_t ones = 0, adds = 0, scores = 0;
+  };
+  std::vector<Mark> marks_;
 };
 
 }  // namespace carlo::sched

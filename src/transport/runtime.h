@@ -6,6 +6,7 @@
 
 #include "sched/channel.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,8 +92,11 @@ class SharedSegment {
   /// Leader only, before seal(): fills bytes [at, at + count) of the segment with `count` bytes
   /// of the open file `fd` from `file_offset`. The kernel copies them into the memory file
   /// (sendfile: no page faults, no zeroing, no privilege needed); where sendfile cannot read `fd`,
-  /// pread() through writable() finishes. Throws SystemError on I/O errors.
-  void fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count);
+  /// pread() through writable() finishes. Throws SystemError on I/O errors. Copies in pieces of
+  /// 64 MiB and gives up between two when `*stop` is set (a signal during a long load): returns
+  /// false then, the segment partly filled.
+  bool fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count,
+                      const std::atomic<bool>* stop = nullptr);
   /// Page-aligned start of the shared bytes, on every rank of the node.
   const std::byte* data() const noexcept;
   std::uint64_t size() const noexcept;

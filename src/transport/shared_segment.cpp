@@ -250,17 +250,20 @@ std::byte* SharedSegment::writable() {
   return impl_->data;
 }
 
-void SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at,
-                                   std::uint64_t count) {
+bool SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at,
+                                   std::uint64_t count, const std::atomic<bool>* stop) {
   std::byte* base = writable();
   if (at > impl_->bytes || count > impl_->bytes - at)
     throw std::logic_error("SharedSegment::fill_from_file: range outside the segment");
-  constexpr std::uint64_t kPiece = std::uint64_t{1} << 30;
+  // 64 MiB: a few tens of ms per piece even from a slow file system, so a stop is seen quickly.
+  constexpr std::uint64_t kPiece = std::uint64_t{1} << 26;
+  auto stopped = [stop] { return stop && stop->load(std::memory_order_relaxed); };
   std::uint64_t done = 0;
   if (impl_->file >= 0 && lseek(impl_->file, static_cast<off_t>(at), SEEK_SET) >= 0) {
     // sendfile() copies page cache to page cache: no page faults, no zeroing.
     auto in = static_cast<off_t>(file_offset);
     while (done < count) {
+      if (stopped()) return false;
       const ssize_t n = sendfile(impl_->file, fd, &in, std::min(kPiece, count - done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // not supported here, or the end of the input: finish with pread
@@ -268,6 +271,7 @@ void SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint6
     }
   }
   while (done < count) {
+    if (stopped()) return false;
     const ssize_t n = pread(fd, base + at + done, std::min(kPiece, count - done),
                             static_cast<off_t>(file_offset + done));
     if (n < 0 && errno == EINTR) continue;
@@ -278,6 +282,7 @@ void SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint6
                         std::to_string(count - done) + " bytes early");
     done += static_cast<std::uint64_t>(n);
   }
+  return true;
 }
 
 const std::byte* SharedSegment::data() const noexcept { return impl_ ? impl_->data : nullptr; }

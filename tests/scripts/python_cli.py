@@ -213,6 +213,32 @@ def killed_then_resumed_identical():
     check(results_contents(path) == results_contents(ref), "resumed run differs")
 
 
+def split_parts_merge_and_refuse_an_edited_script():
+    """Two --task-range parts of a Python run merge into the file one run over all tasks writes;
+    a part made after the script was edited is refused by merge (the checksum is provenance)."""
+    script = os.path.join(SCRATCH.name, "pi.py")
+    with open(os.path.join(EXAMPLES, "pi.py")) as src, open(script, "w") as dst:
+        dst.write(src.read())
+    args = ["--plugin", script, "--sim", "pypi", "--points", "10", "--tasks", "300", "--seed", "6"]
+    whole, parts = out("pi-whole.h5"), [out("pi-part0.h5"), out("pi-part1.h5")]
+    run(args + ["-o", whole], 0, 2)
+    run(args + ["--task-range", "0:120", "-o", parts[0]], 0, 2)
+    run(args + ["--task-range", "120:300", "-o", parts[1]], 0, 1)
+    merged = out("pi-merged.h5")
+    p = subprocess.run([CARLO, "merge", "-o", merged] + parts, env=ENV, capture_output=True,
+                       text=True)
+    check(p.returncode == 0, f"merge exited {p.returncode}: {p.stderr}")
+    check(results_contents(merged) == results_contents(whole), "merged parts differ from one run")
+    with open(script, "a") as f:
+        f.write("# edited\n")
+    run(args + ["--task-range", "120:300", "-o", parts[1], "--force"], 0, 1)
+    p = subprocess.run([CARLO, "merge", "-o", out("pi-refused.h5")] + parts, env=ENV,
+                       capture_output=True, text=True)
+    check(p.returncode == 1 and "plugin-checksum" in p.stderr, f"merge of an edited script's part: "
+          f"exit {p.returncode}: {p.stderr}")
+    check(not os.path.exists(out("pi-refused.h5")), "no merged file")
+
+
 def signal_checkpoints_while_python_runs():
     """SIGUSR1 reaches carlo while a rank is inside Python code: checkpoint and exit 3."""
     path = out("sig.h5")
@@ -228,6 +254,30 @@ def signal_checkpoints_while_python_runs():
         sys.exit("FAIL: SIGUSR1 did not stop the run")
     check(proc.returncode == 3, f"exit {proc.returncode}, expected 3: {proc.stderr.read()}")
     check(os.path.exists(path + ".ckpt"), "checkpoint written")
+
+
+def real_tally_scores_identical_and_nan_fails():
+    args = ["--plugin", os.path.join(AIDS, "scores.py"), "--sim", "pyscores", "--tasks", "400",
+            "--seed", "2"]
+    run(args + ["-o", out("s1.h5")], 0, ranks=1)
+    run(args + ["--batch", "1", "-o", out("s3.h5")], 0, ranks=3)
+    a, b = results_contents(out("s1.h5")), results_contents(out("s3.h5"))
+    check(a["tallies/flux"] == b["tallies/flux"] and a["tallies_exact/flux"] == b["tallies_exact/flux"],
+          "flux differs between 1 rank and 3 ranks --batch 1")
+    import math
+    terms = [[] for _ in range(5)]
+    for t in range(400):
+        terms[t % 5].append(1e-3 * t - 0.25)
+        terms[(t + 1) % 5].append(2.0 ** (t % 60 - 30))
+        terms[(t + 2) % 5].append(-1.5)
+    with h5py.File(out("s1.h5"), "r") as f:
+        flux = f["tallies/flux"][()]
+    for b in range(5):
+        check(flux[b] == math.fsum(terms[b]), f"bin {b}: {flux[b]!r} vs fsum {math.fsum(terms[b])!r}")
+    run(args + ["--nan-task", "7", "-o", out("sn.h5")], 2, ranks=2)
+    with h5py.File(out("sn.h5"), "r") as f:
+        check(list(f["failures/task"][()]) == [7], "task 7 failed")
+        check("non-finite" in message(f, 0), f"message: {message(f, 0)}")
 
 
 def segfault_is_quarantined():
@@ -302,7 +352,8 @@ CASES = {f.__name__: f for f in (
     examples_identical_across_ranks_and_batches, bootstrap_estimates_the_cpp_expectation,
     walk_estimates_pagerank_like_cpp, rng_is_keyed_numpy_philox, write_into_data_fails_the_task,
     exceptions_are_failures, broken_scripts_refused, killed_then_resumed_identical,
-    signal_checkpoints_while_python_runs, segfault_is_quarantined,
+    split_parts_merge_and_refuse_an_edited_script, signal_checkpoints_while_python_runs,
+    segfault_is_quarantined, real_tally_scores_identical_and_nan_fails,
     help_lists_simulations_and_options, vector_observation_fate,
     carlo_does_not_link_python)}
 

@@ -8,6 +8,11 @@ set(_slurm_cases
   requeue_by_scontrol.srun requeue_by_scontrol.mpirun
   requeue_at_time_limit
   array_then_merge)
+if(TARGET carlo_python)
+  # A .py plugin in the same job script under srun (DESIGN §7); python_mpirun exists too, left
+  # out of the suite to keep it short (mpirun inside Slurm is covered by cluster_mpirun).
+  list(APPEND _slurm_cases python_srun)
+endif()
 foreach(case IN ITEMS workstation workstation_interrupt_resume)
   add_test(NAME jobs.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/slurm_jobs.py ${case})
   set_tests_properties(jobs.${case} PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}"

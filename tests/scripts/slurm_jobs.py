@@ -29,6 +29,7 @@ SRC = os.environ["CARLO_SOURCE_DIR"]
 JOBS = os.path.join(SRC, "jobs")
 HARNESS = os.path.join(SRC, "tests", "slurm")
 GROUPS = os.path.join(SRC, "data", "groups-small.h5")
+PY_EXAMPLES = os.path.join(SRC, "docs", "examples", "python")
 FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
                 "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 
@@ -207,11 +208,12 @@ def workstation_interrupt_resume():
     check_same_results(out, mpirun_reference(2, args, f"{d}/ref.h5"))
 
 
-def cluster(launcher):
+def cluster(launcher, args=("--sim", "bootstrap", "--data", GROUPS, "--tasks", "3000",
+                              "--seed", "13")):
     """jobs/cluster.sbatch with srun --mpi=pmix or with mpirun inside the allocation: one MPI
     world over the allocated ranks, the same file as a direct mpiexec run."""
     d = tmpdir()
-    args = ["--sim", "bootstrap", "--data", GROUPS, "--tasks", "3000", "--seed", "13"]
+    args = list(args)
     with Slurm() as s:
         env = dict(s.env, CARLO_LAUNCHER=launcher)
         log = f"{d}/job.out"
@@ -220,6 +222,14 @@ def cluster(launcher):
         s.check_completed(jid, log)
     check_complete(f"{d}/cl.h5", ranks=2)
     check_same_results(f"{d}/cl.h5", mpirun_reference(2, args, f"{d}/ref.h5"))
+
+
+def python_cluster(launcher):
+    """A Python simulation (a .py plugin: the numpy bootstrap of docs/examples/python) under
+    jobs/cluster.sbatch at 2 ranks: every rank embeds its interpreter inside the Slurm step, and
+    the file equals a direct mpiexec run's."""
+    cluster(launcher, ["--plugin", os.path.join(PY_EXAMPLES, "bootstrap.py"), "--sim", "pyboot",
+                       "--data", GROUPS, "--tasks", "200", "--seed", "18"])
 
 
 def requeue_after_warning_signal(launcher):
@@ -333,6 +343,8 @@ CASES = {
     "workstation_interrupt_resume": workstation_interrupt_resume,
     "cluster_srun_pmix": lambda: cluster("srun"),
     "cluster_mpirun": lambda: cluster("mpirun"),
+    "python_srun": lambda: python_cluster("srun"),
+    "python_mpirun": lambda: python_cluster("mpirun"),
     "requeue_after_warning_signal.srun": lambda: requeue_after_warning_signal("srun"),
     "requeue_after_warning_signal.mpirun": lambda: requeue_after_warning_signal("mpirun"),
     "requeue_by_scontrol.srun": lambda: requeue_by_scontrol("srun"),

@@ -168,5 +168,89 @@ def disk_full_then_resume_identical():
     full_disk_case(d, "checkpoint", walk, "3500k", ".ckpt")
 
 
+def lock_holder_pid(out, deadline):
+    """The pid of rank 0 once the run holds its output (the lock file names it), else None."""
+    while time.time() < deadline:
+        try:
+            with open(out + ".lock") as f:
+                words = f.read().split()
+            if "pid" in words:
+                return int(words[words.index("pid") + 1])
+        except (FileNotFoundError, ValueError, IndexError):
+            pass
+        time.sleep(0.002)
+    return None
+
+
+def stop_while_loading():
+    """A stop signal during a long load ends the run there: exit 3, one line, nothing written
+    (a checkpoint of the run is not needed: no task ran); --resume then runs it whole."""
+    d = tempfile.mkdtemp(prefix="carlo-stopload-")
+    data, ref, out = (os.path.join(d, n) for n in ("g.h5", "ref.h5", "r.h5"))
+    subprocess.run([CARLO, "gen", "groups", "--rows", "2000", "--bytes", "768M", "--seed", "2",
+                    "-o", data], check=True, capture_output=True)
+    boot = ["--sim", "bootstrap", "--data", data, "--tasks", "40", "--seed", "5", "--batch", "3"]
+    p = subprocess.run(mpirun(2, boot + ["-o", ref]), env=ENV, capture_output=True, text=True)
+    check(p.returncode == 0, f"reference run: exit {p.returncode}: {p.stderr}")
+    for attempt in range(3):
+        run = subprocess.Popen(mpirun(2, boot + ["-o", out], quiet=False), env=ENV,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Rank 0 (the node's leader, which copies the file) takes the lock before it loads: hold
+        # it there, signal it alone, and let it go on into the load.
+        pid = lock_holder_pid(out, time.time() + 60)
+        check(pid is not None, "the run took its lock")
+        os.kill(pid, signal.SIGSTOP)
+        os.kill(pid, signal.SIGTERM)
+        t0 = time.time()
+        os.kill(pid, signal.SIGCONT)
+        _, err = run.communicate(timeout=300)
+        seconds = time.time() - t0
+        if "interrupted while loading the data" in err:
+            break
+        print(f"attempt {attempt}: the signal landed after the load ({err.strip()[-200:]})")
+        subprocess.run(mpirun(1, boot + ["-o", out, "--force"]), env=ENV, capture_output=True)
+        for f in os.listdir(d):
+            if f.startswith("r.h5"):
+                os.unlink(os.path.join(d, f))
+    else:
+        check(False, "three signals, none seen during the load")
+    lines = [l for l in err.splitlines() if l.startswith("carlo")]
+    print(f"stopped {seconds:.2f} s after the signal: {lines}")
+    check(run.returncode == 3, f"exit {run.returncode}, expected 3: {err}")
+    check(len(lines) == 1 and "no task ran and nothing was written" in lines[0]
+          and "--resume" in lines[0], f"one line: {lines}")
+    left = sorted(f for f in os.listdir(d) if f.startswith("r.h5"))
+    check(left == [], f"nothing written, lock released: {left}")
+    p = subprocess.run(mpirun(2, boot + ["-o", out, "--resume"]), env=ENV, capture_output=True,
+                       text=True)
+    check(p.returncode == 0, f"--resume: exit {p.returncode}: {p.stderr}")
+    same_results(ref, out)
+
+
+def stop_one_point_tasks_promptly():
+    """Results arriving as fast as the master writes them (a 2^40-task run of one-point tasks)
+    must not hold off a signal: the run stops within seconds, not when the flood pauses."""
+    d = tempfile.mkdtemp(prefix="carlo-flood-")
+    out = os.path.join(d, "r.h5")
+    pi = ["--sim", "pi", "--samples-per-task", "1", "--tasks", str(2**40), "--seed", "1"]
+    run = subprocess.Popen(mpirun(2, pi + ["-o", out]), env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    check(lock_holder_pid(out, time.time() + 60) is not None, "the run took its lock")
+    time.sleep(3)  # batches grow to millions of tasks: the master writes non-stop
+    run.send_signal(signal.SIGUSR1)  # mpiexec forwards it
+    t0 = time.time()
+    try:
+        run.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        check(False, "still running 90 s after SIGUSR1")
+    seconds = time.time() - t0
+    print(f"stopped {seconds:.1f} s after SIGUSR1; {state(out)}")
+    check(run.returncode == 3, f"exit {run.returncode}, expected 3")
+    check(state(out) == ("partial", 3), f"info --state: {state(out)}")
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
+
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
