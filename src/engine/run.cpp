@@ -3,6 +3,7 @@
 // file, the other ranks run workers. Errors before the first task are agreed by all ranks.
 #include "engine/run.h"
 
+#include "core/observations.h"
 #include "engine/agreed.h"
 #include "engine/node_tallies.h"
 #include "engine/output_lock.h"
@@ -33,7 +34,7 @@ using Tallies = std::vector<std::vector<std::uint64_t>>;
 
 /// Observation and tally names become dataset names in the results file: refuse what cannot be
 /// one (a plugin's mistake) with a line naming the simulation, before any file is touched.
-void check_output_names(const std::string& sim, const std::vector<std::string>& names,
+void check_output_names(const std::string& sim, const std::vector<ObservationSpec>& observations,
                         const std::vector<TallySpec>& specs) {
   std::set<std::string> seen;
   auto check = [&](const std::string& kind, const std::string& name) {
@@ -43,23 +44,32 @@ void check_output_names(const std::string& sim, const std::vector<std::string>& 
     if (!seen.insert(kind + "/" + name).second)
       throw InputError("simulation '" + sim + "' declares " + kind + " '" + name + "' twice");
   };
-  for (const auto& n : names) check("observation", n);
+  for (const auto& o : observations) check("observation", o.name);
   for (const auto& t : specs) check("tally", t.name);
 }
 
-/// The stopping rule of --target-stderr, checked against the simulation's observations.
+/// The stopping rule of --target-stderr, checked against the simulation's observations: NAME
+/// (a scalar, or every component of a vector) or NAME[i] (component i of a vector).
 std::optional<sched::StderrTarget> stderr_target(const RunConfig& c,
-                                                 const std::vector<std::string>& names) {
+                                                 const std::vector<ObservationSpec>& specs) {
   if (!c.target) return std::nullopt;
-  auto it = std::find(names.begin(), names.end(), c.target->observation);
-  if (it == names.end()) {
-    std::string have;
-    for (const auto& n : names) have += (have.empty() ? "" : ", ") + n;
-    throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" +
-                     c.target->observation + "' (it has: " + have + ")");
+  const auto columns = observation_columns(specs);
+  const std::string& want = c.target->observation;
+  auto it = std::find(columns.begin(), columns.end(), want);
+  if (it != columns.end())
+    return sched::StderrTarget{static_cast<std::size_t>(it - columns.begin()), c.target->value,
+                               c.target->relative, 1};
+  std::size_t first = 0;
+  for (const auto& s : specs) {
+    if (s.name == want)
+      return sched::StderrTarget{first, c.target->value, c.target->relative,
+                                 static_cast<std::size_t>(s.width())};
+    first += static_cast<std::size_t>(s.width());
   }
-  return sched::StderrTarget{static_cast<std::size_t>(it - names.begin()), c.target->value,
-                             c.target->relative};
+  std::string have;
+  for (const auto& n : columns) have += (have.empty() ? "" : ", ") + n;
+  throw InputError("--target-stderr: simulation '" + c.sim + "' has no observation '" + want +
+                   "' (it has: " + have + ")");
 }
 
 /// The data file's provenance: for the results file and for refusing to resume on other data.
@@ -237,10 +247,11 @@ class RunEngine {
     agreed(rt_, [&] {
       sim_ = info_.create(c_.sim_options, view_);
       if (!sim_) throw InputError("simulation '" + c_.sim + "': create returned no simulation");
-      names_ = sim_->observation_names();
+      obs_specs_ = sim_->observation_specs();
+      width_ = observation_width(obs_specs_);
       specs_ = sim_->tally_specs();
-      check_output_names(c_.sim, names_, specs_);
-      target_ = stderr_target(c_, names_);
+      check_output_names(c_.sim, obs_specs_, specs_);
+      target_ = stderr_target(c_, obs_specs_);
     });
   }
 
@@ -250,9 +261,9 @@ class RunEngine {
     describe_data(c_.data, meta_);
     agreed(rt_, [&] {
       if (!root_) return;
-      persist_.emplace(c_, run_fingerprint(c_, meta_.data_checksum), names_.size(), specs_);
+      persist_.emplace(c_, run_fingerprint(c_, meta_.data_checksum), width_, specs_);
       if (start_ == RunPersistence::Start::resume) persist_->check_resumable();
-      writer_.emplace(c_.output, names_, specs_, c_.tasks, /*overwrite=*/true);
+      writer_.emplace(c_.output, obs_specs_, specs_, c_.tasks, /*overwrite=*/true);
     });
   }
 
@@ -338,7 +349,7 @@ class RunEngine {
   }
 
   bool run_master(sched::Channel& local) {
-    FileSink sink(*writer_, names_.size(), guard_);
+    FileSink sink(*writer_, width_, guard_);
     sched::MasterHooks hooks;
     persist_->install(hooks, *master_);
     guard_hooks(hooks);
@@ -394,7 +405,7 @@ class RunEngine {
     writer_->set_resolved_extent(extent);
     writer_->finish(task_states(out), tallies, out.failures, meta_,
                     partial ? "partial" : "complete");
-    out.observation_names = names_;
+    out.observation_names = observation_columns(obs_specs_);
     out.summaries = writer_->summaries();
     writer_.reset();
     if (!partial) persist_->remove_files();
@@ -486,7 +497,8 @@ class RunEngine {
   SharedRagged data_;
   RaggedView view_;
   std::unique_ptr<Simulation> sim_;
-  std::vector<std::string> names_;
+  std::vector<ObservationSpec> obs_specs_;
+  std::size_t width_ = 0;  ///< observation columns per task
   std::vector<TallySpec> specs_;
   std::optional<sched::StderrTarget> target_;
   io::RunMeta meta_;

@@ -63,8 +63,9 @@ struct RunOutcome {
   bool target_met = false;
   std::uint64_t dropped = 0;  ///< with a target: tasks computed past the decided prefix
   std::vector<io::Failure> failures;
+  /// One per observation column: a scalar's name, or name[i] for component i of a vector.
   std::vector<std::string> observation_names;
-  std::vector<io::Summary> summaries;  ///< as written to the file, parallel to the names
+  std::vector<io::Summary> summaries;  ///< as written to the file, parallel to the columns
   double wall_seconds = 0;
   double tasks_per_second = 0;  ///< tasks resolved by this run (not restored ones) per second
   int ranks = 0, nodes = 0;

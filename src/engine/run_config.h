@@ -20,7 +20,8 @@ namespace carlo::engine {
 /// rather than discovered at the end (docs/commands.md).
 inline constexpr std::uint64_t kMaxTasks = std::uint64_t{1} << 40;
 
-/// `--target-stderr NAME=X` or `NAME=X%`: stop once NAME's standard error is at most X.
+/// `--target-stderr NAME=X` or `NAME=X%`: stop once NAME's standard error is at most X. NAME is
+/// a scalar observation, `name[i]` (component i of a vector) or a vector's name (every component).
 struct TargetSpec {
   std::string observation;
   double value = 0;

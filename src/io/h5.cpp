@@ -382,6 +382,69 @@ void write_1d(hid_t dset, hid_t mem_type, std::uint64_t first, std::uint64_t cou
             });
 }
 
+namespace {
+
+// Selects rows [first, first+count) of all `width` columns of a 2-D dataset.
+Id row_selection(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count) {
+  Id file_space = check_id(H5Dget_space(dset), "H5Dget_space");
+  const hsize_t start[2] = {first, 0};
+  const hsize_t extent[2] = {count, width};
+  check(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, extent, nullptr),
+        "H5Sselect_hyperslab");
+  return file_space;
+}
+
+}  // namespace
+
+void read_rows(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+               double* out, Blame blame) {
+  if (count == 0 || width == 0) return;
+  ErrorSilencer quiet;
+  Id file_space = row_selection(dset, width, first, count);
+  const hsize_t n = count * width;
+  Id mem_space = check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+  check(H5Dread(dset, H5T_NATIVE_DOUBLE, mem_space, file_space, H5P_DEFAULT, out),
+        "cannot read rows " + std::to_string(first) + ".." + std::to_string(first + count) +
+            " of a dataset",
+        blame);
+}
+
+void write_rows(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                const double* data) {
+  if (count == 0 || width == 0) return;
+  ErrorSilencer quiet;
+  Id file_space = row_selection(dset, width, first, count);
+  const hsize_t n = count * width;
+  Id mem_space = check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+  check(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mem_space, file_space, H5P_DEFAULT, data),
+        "cannot write rows " + std::to_string(first) + ".." + std::to_string(first + count) +
+            " of a dataset");
+}
+
+void read_columns(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                  double* out, Blame blame) {
+  if (dims(dset).size() == 1) {
+    read_1d(dset, H5T_NATIVE_DOUBLE, first, count, out, blame);
+    return;
+  }
+  std::vector<double> rows(static_cast<std::size_t>(count * width));
+  read_rows(dset, width, first, count, rows.data(), blame);
+  for (std::uint64_t i = 0; i < count; ++i)
+    for (std::uint64_t c = 0; c < width; ++c) out[c * count + i] = rows[i * width + c];
+}
+
+void write_columns(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                   const double* data) {
+  if (dims(dset).size() == 1) {
+    write_1d(dset, H5T_NATIVE_DOUBLE, first, count, data);
+    return;
+  }
+  std::vector<double> rows(static_cast<std::size_t>(count * width));
+  for (std::uint64_t i = 0; i < count; ++i)
+    for (std::uint64_t c = 0; c < width; ++c) rows[i * width + c] = data[c * count + i];
+  write_rows(dset, width, first, count, rows.data());
+}
+
 Id write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& strings) {
   ErrorSilencer quiet;
   Id type = vlen_string_type();
@@ -541,6 +604,45 @@ void write_attr(hid_t obj, const std::string& name, std::uint64_t value) {
 }
 void write_attr(hid_t obj, const std::string& name, double value) {
   write_attr_raw(obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+namespace {
+
+void write_attr_array(hid_t obj, const std::string& name, hid_t type, const void* values,
+                      std::size_t n) {
+  ErrorSilencer quiet;
+  if (has_attr(obj, name)) check(H5Adelete(obj, name.c_str()), "cannot replace attribute " + name);
+  const hsize_t dim = n;
+  Id space = check_id(H5Screate_simple(1, &dim, nullptr), "H5Screate_simple");
+  Id attr = check_id(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
+                     "cannot create attribute " + name);
+  check(H5Awrite(attr, type, values), "cannot write attribute " + name);
+}
+
+}  // namespace
+
+void write_attr(hid_t obj, const std::string& name, const std::vector<double>& values) {
+  write_attr_array(obj, name, H5T_NATIVE_DOUBLE, values.data(), values.size());
+}
+void write_attr(hid_t obj, const std::string& name, const std::vector<std::uint64_t>& values) {
+  write_attr_array(obj, name, H5T_NATIVE_UINT64, values.data(), values.size());
+}
+
+std::optional<std::vector<double>> read_attr_doubles(hid_t obj, const std::string& name) {
+  ErrorSilencer quiet;
+  auto a = open_attr(obj, name);
+  if (!a) return std::nullopt;
+  const H5T_class_t cls = H5Tget_class(a->second);
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    throw InputError(attr_where(obj, name) + ": expected numbers, found " +
+                     describe_type(a->second));
+  Id space = check_id(H5Aget_space(a->first), "H5Aget_space");
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0) throw InputError(attr_where(obj, name) + ": cannot size");
+  std::vector<double> values(static_cast<std::size_t>(n));
+  check(H5Aread(a->first, H5T_NATIVE_DOUBLE, values.data()),
+        attr_where(obj, name) + ": cannot read", Blame::input);
+  return values;
 }
 
 std::optional<std::string> read_attr_string(hid_t obj, const std::string& name) {

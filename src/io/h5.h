@@ -157,6 +157,22 @@ void read_1d(hid_t dset, hid_t mem_type, std::uint64_t first, std::uint64_t coun
 void write_1d(hid_t dset, hid_t mem_type, std::uint64_t first, std::uint64_t count,
               const void* data, std::uint64_t max_piece_bytes = std::uint64_t{1} << 30);
 
+/// Reads rows [first, first+count) of a 2-D float64 dataset of `width` columns into `out`,
+/// row-major (count * width doubles).
+void read_rows(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+               double* out, Blame blame = Blame::system);
+/// Writes rows [first, first+count) of a 2-D float64 dataset of `width` columns from `data`.
+void write_rows(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                const double* data);
+
+/// Reads tasks [first, first+count) of an observation dataset, float64[T] or float64[T, width],
+/// into `out` column-major: out[c * count + i] is column c of task first+i.
+void read_columns(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                  double* out, Blame blame = Blame::system);
+/// Writes them from `data`, laid out as read_columns reads them.
+void write_columns(hid_t dset, std::uint64_t width, std::uint64_t first, std::uint64_t count,
+                   const double* data);
+
 template <class T>
 void read_1d(hid_t dset, std::uint64_t first, std::uint64_t count, T* out) {
   read_1d(dset, native_of<T>(), first, count, out);
@@ -208,6 +224,11 @@ void write_attr(hid_t obj, const std::string& name, std::uint64_t value);
 void write_attr(hid_t obj, const std::string& name, double value);
 /// Readers accept any string attribute (fixed or variable length) / any integer or float class;
 /// nullopt if the attribute is absent; InputError if it has another class.
+/// A 1-D array attribute (e.g. one summary statistic per component of a vector observation).
+void write_attr(hid_t obj, const std::string& name, const std::vector<double>& values);
+void write_attr(hid_t obj, const std::string& name, const std::vector<std::uint64_t>& values);
+/// Every element of a numeric attribute (one for a scalar attribute), converted to double.
+std::optional<std::vector<double>> read_attr_doubles(hid_t obj, const std::string& name);
 std::optional<std::string> read_attr_string(hid_t obj, const std::string& name);
 std::optional<std::int64_t> read_attr_int(hid_t obj, const std::string& name);
 std::optional<std::uint64_t> read_attr_uint(hid_t obj, const std::string& name);

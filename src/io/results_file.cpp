@@ -5,6 +5,8 @@
 // Everything rank 0 does here streams in bounded pieces, so its memory does not grow with the
 // task count.
 #include "io/results_file.h"
+
+#include "core/observations.h"
 #include "core/tally_words.h"
 #include "io/h5.h"
 #include "io/results_internal.h"
@@ -75,6 +77,28 @@ h5::Id create_filled_dataset(hid_t loc, const std::string& name, std::uint64_t s
       "cannot create dataset " + name);
 }
 
+/// Chunked float64[size, width] dataset of NaN: a vector observation. A chunk holds whole rows,
+/// about `chunk` values.
+h5::Id create_vector_dataset(hid_t loc, const std::string& name, std::uint64_t size,
+                             std::uint64_t width, std::uint64_t chunk, std::size_t cache_bytes) {
+  h5::ErrorSilencer quiet;
+  const hsize_t dim[2] = {size, width};
+  h5::Id space = h5::check_id(H5Screate_simple(2, dim, nullptr), "H5Screate_simple");
+  h5::Id dcpl = h5::check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate(dataset create)");
+  if (size > 0) {
+    const hsize_t c[2] = {std::min<hsize_t>(size, std::max<hsize_t>(chunk / width, 1)), width};
+    h5::check(H5Pset_chunk(dcpl, 2, c), "H5Pset_chunk");
+  }
+  const double fill = std::numeric_limits<double>::quiet_NaN();
+  h5::check(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &fill), "H5Pset_fill_value");
+  h5::check(H5Pset_fill_time(dcpl, H5D_FILL_TIME_IFSET), "H5Pset_fill_time");
+  h5::Id dapl = h5::check_id(H5Pcreate(H5P_DATASET_ACCESS), "H5Pcreate(dataset access)");
+  h5::check(H5Pset_chunk_cache(dapl, 4099, cache_bytes, 1.0), "H5Pset_chunk_cache");
+  return h5::check_id(
+      H5Dcreate2(loc, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, dapl),
+      "cannot create dataset " + name);
+}
+
 /// Names of the links in `group`, in creation order when the file tracks it, else by name.
 std::vector<std::string> link_names(hid_t group) {
   h5::ErrorSilencer quiet;
@@ -111,17 +135,41 @@ std::vector<std::string> attr_names(hid_t obj) {
   return names;
 }
 
-/// A scan (see results_internal.h) over a 1-D float64 dataset, `chunk_values` at a time.
+/// A scan (see results_internal.h) over column `column` of an observation dataset of `width`
+/// columns (a 1-D float64 dataset when width is 1), `chunk_values` tasks at a time.
 detail::Scan dataset_scan(hid_t dset, std::uint64_t length, std::uint64_t chunk_values,
-                          std::vector<double>& buffer) {
-  return [dset, length, chunk_values, &buffer](const detail::ChunkVisitor& visit) {
-    buffer.resize(static_cast<std::size_t>(std::min(length, chunk_values)));
+                          std::vector<double>& buffer, std::uint64_t width = 1,
+                          std::uint64_t column = 0) {
+  return [dset, length, chunk_values, &buffer, width, column](const detail::ChunkVisitor& visit) {
+    buffer.resize(static_cast<std::size_t>(std::min(length, chunk_values) * width));
     for (std::uint64_t first = 0; first < length; first += chunk_values) {
       const std::uint64_t n = std::min(chunk_values, length - first);
-      h5::read_1d(dset, first, n, buffer.data());
-      visit(std::span<const double>(buffer.data(), static_cast<std::size_t>(n)));
+      h5::read_columns(dset, width, first, n, buffer.data());
+      visit(std::span<const double>(buffer.data() + column * n, static_cast<std::size_t>(n)));
     }
   };
+}
+
+/// A vector observation's summary: each statistic an array with one element per component.
+void write_vector_summary(hid_t summary_group, const std::string& name,
+                          std::span<const Summary> parts) {
+  h5::Id g = h5::create_group(summary_group, name);
+  std::vector<std::uint64_t> count;
+  for (const auto& s : parts) count.push_back(s.count);
+  h5::write_attr(g, "count", count);
+  const auto stat = [&](const char* attr, double Summary::*field) {
+    std::vector<double> v;
+    for (const auto& s : parts) v.push_back(s.*field);
+    h5::write_attr(g, attr, v);
+  };
+  stat("mean", &Summary::mean);
+  stat("sd", &Summary::sd);
+  stat("stderr", &Summary::stderr_);
+  stat("min", &Summary::min);
+  stat("max", &Summary::max);
+  stat("p2.5", &Summary::p2_5);
+  stat("p50", &Summary::p50);
+  stat("p97.5", &Summary::p97_5);
 }
 
 void write_summary(hid_t summary_group, const std::string& name, const Summary& s) {
@@ -170,8 +218,9 @@ h5::Id open_member(hid_t file, const std::string& path, const std::string& group
 struct ResultsWriter::Impl {
   std::string path;
   h5::Id file;  // declared first: closed last
-  std::vector<std::string> names;
-  std::vector<h5::Id> observations;
+  std::vector<ObservationSpec> specs;
+  std::size_t width = 0;             ///< observation columns per task
+  std::vector<h5::Id> observations;  ///< one dataset per spec
   std::vector<TallySpec> tallies;
   std::uint64_t tasks = 0;
   std::uint64_t keep = UINT64_MAX;    ///< keep_prefix()
@@ -192,21 +241,32 @@ struct ResultsWriter::Impl {
 
 ResultsWriter::ResultsWriter(const std::string& path, std::vector<std::string> observation_names,
                              std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite)
+    : ResultsWriter(path, scalar_observations(std::move(observation_names)), std::move(tallies),
+                    tasks, overwrite) {}
+
+std::vector<ObservationSpec> ResultsWriter::scalar_observations(std::vector<std::string> names) {
+  std::vector<ObservationSpec> specs;
+  for (auto& n : names) specs.push_back({std::move(n), 0});
+  return specs;
+}
+
+ResultsWriter::ResultsWriter(const std::string& path, std::vector<ObservationSpec> observations,
+                             std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite)
     : impl_(std::make_unique<Impl>()) {
   std::error_code ec;
   if (!overwrite && std::filesystem::exists(path, ec))
     throw InputError(path + ": output exists (use --force to overwrite)");
-  for (std::size_t i = 0; i < observation_names.size(); ++i) {
-    const auto& n = observation_names[i];
-    if (n.empty() || n.find('/') != std::string::npos || n == "." ||
-        std::find(observation_names.begin(),
-                  observation_names.begin() + static_cast<std::ptrdiff_t>(i),
-                  n) != observation_names.begin() + static_cast<std::ptrdiff_t>(i))
+  for (std::size_t i = 0; i < observations.size(); ++i) {
+    const auto& n = observations[i].name;
+    bool repeated = false;
+    for (std::size_t j = 0; j < i; ++j) repeated = repeated || observations[j].name == n;
+    if (n.empty() || n.find('/') != std::string::npos || n == "." || repeated)
       throw std::invalid_argument("results file: bad or repeated observation name '" + n + "'");
   }
   Impl& m = *impl_;
   m.path = path;
-  m.names = std::move(observation_names);
+  m.specs = std::move(observations);
+  m.width = observation_width(m.specs);
   m.tallies = std::move(tallies);
   m.tasks = tasks;
   m.file = h5::create_file(path, overwrite);
@@ -219,10 +279,13 @@ ResultsWriter::ResultsWriter(const std::string& path, std::vector<std::string> o
 
   h5::Id obs = create_ordered_group(m.file, "observations");
   const std::size_t cache =
-      std::max(kChunkCacheMin, kChunkCacheBudget / std::max<std::size_t>(m.names.size(), 1));
-  for (const auto& name : m.names)
-    m.observations.push_back(create_filled_dataset<double>(
-        obs, name, tasks, kObservationChunk, std::numeric_limits<double>::quiet_NaN(), 0, cache));
+      std::max(kChunkCacheMin, kChunkCacheBudget / std::max<std::size_t>(m.specs.size(), 1));
+  for (const auto& o : m.specs)
+    m.observations.push_back(
+        o.components == 0
+            ? create_filled_dataset<double>(obs, o.name, tasks, kObservationChunk,
+                                            std::numeric_limits<double>::quiet_NaN(), 0, cache)
+            : create_vector_dataset(obs, o.name, tasks, o.components, kObservationChunk, cache));
   create_ordered_group(m.file, "summary");
   h5::Id tally_group = create_ordered_group(m.file, "tallies");
   std::optional<h5::Id> exact_group;
@@ -273,13 +336,17 @@ void ResultsWriter::write_observations(std::uint64_t first, std::uint64_t count,
     throw std::invalid_argument(m.path + ": tasks " + std::to_string(first) + ".." +
                                 std::to_string(first + count) + " outside 0.." +
                                 std::to_string(m.tasks));
-  if (values.size() != m.names.size() * count)
+  if (values.size() != m.width * count)
     throw std::invalid_argument(m.path + ": " + std::to_string(values.size()) +
                                 " observation values for " + std::to_string(count) + " tasks x " +
-                                std::to_string(m.names.size()) + " observations");
+                                std::to_string(m.width) + " observation columns");
   if (count == 0) return;
-  for (std::size_t k = 0; k < m.names.size(); ++k)
-    h5::write_1d(m.observations[k], first, count, values.data() + k * count);
+  std::size_t column = 0;
+  for (std::size_t k = 0; k < m.specs.size(); ++k) {
+    h5::write_columns(m.observations[k], m.specs[k].width(), first, count,
+                      values.data() + column * count);
+    column += static_cast<std::size_t>(m.specs[k].width());
+  }
 }
 
 void ResultsWriter::finish(const StatusSource& status,
@@ -322,9 +389,11 @@ void ResultsWriter::Impl::shrink_to_keep() {
   if (keep >= tasks) return;
   h5::ErrorSilencer quiet;
   const hsize_t n = keep;
-  for (const auto& obs : observations)
-    h5::check(H5Dset_extent(obs, &n),
-              path + ":/observations: cannot shrink to " + std::to_string(n));
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    const hsize_t extent[2] = {n, specs[k].width()};
+    h5::check(H5Dset_extent(observations[k], extent),
+              path + ":/observations/" + specs[k].name + ": cannot shrink to " + std::to_string(n));
+  }
   for (const char* name : {"/tasks/status", "/tasks/attempts"})
     h5::check(H5Dset_extent(h5::open_dataset(file, name), &n),
               path + ":" + name + ": cannot shrink");
@@ -361,17 +430,20 @@ void ResultsWriter::Impl::write_status(const StatusSource& status) {
     if (std::all_of(st.begin(), st.begin() + static_cast<std::ptrdiff_t>(n),
                     [](TaskState v) { return v == TaskState::done; }))
       continue;
-    values.resize(static_cast<std::size_t>(n));
-    for (const auto& obs : observations) {
-      h5::read_1d(obs, first, n, values.data());
+    for (std::size_t k = 0; k < observations.size(); ++k) {
+      const std::uint64_t w = specs[k].width();
+      values.resize(static_cast<std::size_t>(n * w));
+      h5::read_columns(observations[k], w, first, n, values.data());
       bool changed = false;
-      for (std::uint64_t i = 0; i < n; ++i) {
-        if (st[i] != TaskState::done && !std::isnan(values[i])) {
-          values[i] = std::numeric_limits<double>::quiet_NaN();
-          changed = true;
+      for (std::uint64_t c = 0; c < w; ++c) {
+        for (std::uint64_t i = 0; i < n; ++i) {
+          if (st[i] != TaskState::done && !std::isnan(values[c * n + i])) {
+            values[c * n + i] = std::numeric_limits<double>::quiet_NaN();
+            changed = true;
+          }
         }
       }
-      if (changed) h5::write_1d(obs, first, n, values.data());
+      if (changed) h5::write_columns(observations[k], w, first, n, values.data());
     }
   }
   h5::write_attr(file, "tasks_pending", counts[0]);
@@ -414,11 +486,16 @@ void ResultsWriter::Impl::write_failures(const std::vector<Failure>& failures) {
 void ResultsWriter::Impl::write_summaries() {
   h5::Id summary_group = h5::open_group(file, "/summary");
   std::vector<double> buffer;
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    const Summary s = detail::summarize_scan(
-        dataset_scan(observations[k], std::min(tasks, extent), kPiece, buffer));
-    write_summary(summary_group, names[k], s);
-    summaries.push_back(s);
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    const std::uint64_t w = specs[k].width();
+    const std::size_t at = summaries.size();
+    for (std::uint64_t c = 0; c < w; ++c)
+      summaries.push_back(detail::summarize_scan(
+          dataset_scan(observations[k], std::min(tasks, extent), kPiece, buffer, w, c)));
+    if (specs[k].components == 0) write_summary(summary_group, specs[k].name, summaries[at]);
+    else
+      write_vector_summary(summary_group, specs[k].name,
+                           std::span<const Summary>(summaries).subspan(at));
   }
 }
 
@@ -476,32 +553,68 @@ RunMeta read_meta(hid_t file) {
   return meta;
 }
 
-/// The stored summary of every observation, in order; empty unless all of them have one.
+/// The stored summary of every observation column, in order; empty unless all of them have one.
+/// A vector's attributes hold one element per component.
 std::vector<Summary> read_summaries(hid_t file, const std::string& path,
-                                    const std::vector<std::string>& observation_names) {
+                                    const std::vector<ObservationSpec>& specs) {
   std::vector<Summary> out;
-  for (const auto& name : observation_names) {
-    const std::string object = "/summary/" + name;
+  for (const auto& spec : specs) {
+    const std::string object = "/summary/" + spec.name;
     if (h5::object_type(file, object) != H5O_TYPE_GROUP) return {};
     h5::Id g = h5::open_group(file, object);
+    const auto w = static_cast<std::size_t>(spec.width());
     const auto num = [&](const char* attr) {
-      const auto v = h5::read_attr_double(g, attr);
+      auto v = h5::read_attr_doubles(g, attr);
       if (!v) throw InputError(path + ":" + object + " attribute '" + attr + "': missing");
-      return *v;
+      if (v->size() != w)
+        throw InputError(path + ":" + object + " attribute '" + attr +
+                         "': " + std::to_string(v->size()) + " values for " + std::to_string(w) +
+                         " components");
+      return std::move(*v);
     };
-    Summary s;
-    s.count = h5::read_attr_uint(g, "count").value_or(0);
-    s.mean = num("mean");
-    s.sd = num("sd");
-    s.stderr_ = num("stderr");
-    s.min = num("min");
-    s.max = num("max");
-    s.p2_5 = num("p2.5");
-    s.p50 = num("p50");
-    s.p97_5 = num("p97.5");
-    out.push_back(s);
+    const auto count = num("count"), mean = num("mean"), sd = num("sd"), se = num("stderr"),
+               min = num("min"), max = num("max"), lo = num("p2.5"), mid = num("p50"),
+               hi = num("p97.5");
+    for (std::size_t c = 0; c < w; ++c)
+      out.push_back({static_cast<std::uint64_t>(count[c]), mean[c], sd[c], se[c], min[c], max[c],
+                     lo[c], mid[c], hi[c]});
   }
   return out;
+}
+
+/// The observations of a results file: each dataset of /observations, float64[T] a scalar,
+/// float64[T, k] a vector of k.
+std::vector<ObservationSpec> read_observation_specs(hid_t file, const std::string& path) {
+  std::vector<ObservationSpec> specs;
+  if (h5::object_type(file, "/observations") != H5O_TYPE_GROUP) return specs;
+  h5::Id g = h5::open_group(file, "/observations");
+  for (auto& name : link_names(g)) {
+    const auto d = h5::dims(h5::open_dataset(g, name));
+    if (d.empty() || d.size() > 2 || (d.size() == 2 && d[1] == 0))
+      throw InputError(path + ":/observations/" + name + ": rank " + std::to_string(d.size()) +
+                       " (expected float64[T] or float64[T, k])");
+    specs.push_back({std::move(name), d.size() == 2 ? d[1] : 0});
+  }
+  return specs;
+}
+
+/// The dataset and column of an observation column `name` (a scalar, or name[i] of a vector).
+std::pair<ObservationSpec, std::uint64_t> find_column(hid_t file, const std::string& path,
+                                                      const std::string& name) {
+  const auto specs = read_observation_specs(file, path);
+  for (const auto& s : specs)
+    if (s.components == 0 && s.name == name) return {s, 0};
+  const auto open = name.rfind('[');
+  if (open != std::string::npos && name.back() == ']') {
+    const std::string base = name.substr(0, open);
+    const std::string digits = name.substr(open + 1, name.size() - open - 2);
+    for (const auto& s : specs) {
+      if (s.components == 0 || s.name != base) continue;
+      for (std::uint64_t c = 0; c < s.components; ++c)
+        if (std::to_string(c) == digits) return {s, c};
+    }
+  }
+  throw InputError(path + ":/observations/" + name + ": no such observation");
 }
 
 /// Adds the states of tasks [first, first + len) to info's counts.
@@ -584,9 +697,9 @@ ResultsInfo read_results_info(const std::string& path) {
   info.path = path;
   info.state = *h5::read_attr_string(file, "state");
   info.meta = read_meta(file);
-  if (h5::object_type(file, "/observations") == H5O_TYPE_GROUP)
-    info.observation_names = link_names(h5::open_group(file, "/observations"));
-  info.summaries = read_summaries(file, path, info.observation_names);
+  info.observation_specs = read_observation_specs(file, path);
+  info.observation_names = observation_columns(info.observation_specs);
+  info.summaries = read_summaries(file, path, info.observation_specs);
   if (h5::object_type(file, "/tallies") == H5O_TYPE_GROUP) {
     h5::Id g = h5::open_group(file, "/tallies");
     for (const auto& name : link_names(g)) {
@@ -603,10 +716,20 @@ ResultsInfo read_results_info(const std::string& path) {
 
 std::vector<double> read_observation(const std::string& path, const std::string& name) {
   h5::Id file = open_results(path);
-  h5::Id d = open_member(file, path, "observations", name, "observation");
-  std::vector<double> out(
-      static_cast<std::size_t>(h5::length_1d(d, path + ":/observations/" + name)));
-  if (!out.empty()) h5::read_1d(d, H5T_NATIVE_DOUBLE, 0, out.size(), out.data(), h5::Blame::input);
+  const auto [spec, column] = find_column(file, path, name);
+  h5::Id d = open_member(file, path, "observations", spec.name, "observation");
+  const auto d_dims = h5::dims(d);
+  const std::uint64_t n = d_dims.empty() ? 0 : d_dims[0];
+  const std::uint64_t w = spec.width();
+  std::vector<double> out(static_cast<std::size_t>(n));
+  std::vector<double> buffer;
+  for (std::uint64_t first = 0; first < n; first += kPiece) {
+    const std::uint64_t len = std::min(kPiece, n - first);
+    buffer.resize(static_cast<std::size_t>(len * w));
+    h5::read_columns(d, w, first, len, buffer.data(), h5::Blame::input);
+    std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>(column * len), len,
+                out.begin() + static_cast<std::ptrdiff_t>(first));
+  }
   return out;
 }
 
@@ -683,11 +806,13 @@ namespace detail {
 Summary summarize_observation(const std::string& path, const std::string& name,
                               std::uint64_t memory_keys, std::uint64_t chunk_values) {
   h5::Id file = open_results(path);
-  h5::Id d = open_member(file, path, "observations", name, "observation");
-  const std::uint64_t n = h5::length_1d(d, path + ":/observations/" + name);
+  const auto [spec, column] = find_column(file, path, name);
+  h5::Id d = open_member(file, path, "observations", spec.name, "observation");
+  const std::uint64_t n = h5::dims(d).at(0);
   std::vector<double> buffer;
-  return summarize_scan(dataset_scan(d, n, std::max<std::uint64_t>(chunk_values, 1), buffer),
-                        memory_keys);
+  return summarize_scan(
+      dataset_scan(d, n, std::max<std::uint64_t>(chunk_values, 1), buffer, spec.width(), column),
+      memory_keys);
 }
 
 std::uint64_t tally_total(const std::string& path, const std::string& name) {

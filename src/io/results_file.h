@@ -60,15 +60,20 @@ struct Summary {
 /// caller marks it "partial"), so the file never poses as complete.
 class ResultsWriter {
  public:
-  /// Refuses an existing `path` unless `overwrite`.
+  /// Refuses an existing `path` unless `overwrite`. A scalar observation becomes float64[tasks],
+  /// a vector of k float64[tasks, k].
+  ResultsWriter(const std::string& path, std::vector<ObservationSpec> observations,
+                std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite);
+  /// Scalar observations only.
   ResultsWriter(const std::string& path, std::vector<std::string> observation_names,
                 std::vector<TallySpec> tallies, std::uint64_t tasks, bool overwrite);
   ~ResultsWriter();
   ResultsWriter(ResultsWriter&&) noexcept;
   ResultsWriter& operator=(ResultsWriter&&) noexcept;
 
-  /// Stores observations of tasks [first, first+count). `values` is observation-major:
-  /// values[k * count + i] is observation k of task first+i. Size = names * count.
+  /// Stores observations of tasks [first, first+count). `values` is column-major over the
+  /// observation columns (core/observations.h): values[k * count + i] is column k of task
+  /// first+i. Size = columns * count.
   void write_observations(std::uint64_t first, std::uint64_t count, std::span<const double> values);
 
   /// Fills status[i] and attempts[i] for tasks [first, first+count); called in increasing ranges.
@@ -84,7 +89,7 @@ class ResultsWriter {
               const std::string& state = "complete");
 
   const std::string& path() const noexcept;
-  /// After finish(): the summaries it wrote, parallel to the observation names.
+  /// After finish(): the summaries it wrote, one per observation column.
   const std::vector<Summary>& summaries() const noexcept;
   /// The finished file will hold only tasks [0, n) (a run stopped by a stderr target).
   void keep_prefix(std::uint64_t n);
@@ -95,6 +100,7 @@ class ResultsWriter {
   void set_resolved_extent(std::uint64_t end);
 
  private:
+  static std::vector<ObservationSpec> scalar_observations(std::vector<std::string> names);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -116,6 +122,8 @@ struct ResultsInfo {
   std::string path;
   std::string state;  ///< "complete", "partial" or "running"
   RunMeta meta;
+  std::vector<ObservationSpec> observation_specs;  ///< the datasets of /observations, in order
+  /// One per observation column: a scalar's name, or name[i] for component i of a vector.
   std::vector<std::string> observation_names;
   std::vector<Summary> summaries;  ///< parallel to observation_names (empty if not finished)
   std::vector<TallySpec> tallies;
@@ -125,7 +133,8 @@ struct ResultsInfo {
 
 /// Reads a results file; throws InputError naming the file and object when it is not one.
 ResultsInfo read_results_info(const std::string& path);
-/// /observations/<name>, all tasks (NaN where not done).
+/// /observations/<name>, all tasks (NaN where not done). `name` is a scalar observation or a
+/// column name[i] of a vector (its component i).
 std::vector<double> read_observation(const std::string& path, const std::string& name);
 /// /tallies/<name> of a count tally.
 std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name);

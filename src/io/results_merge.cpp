@@ -204,17 +204,23 @@ class TempFile {
 
 /// Copies every part's observations of its own range into the writer, a piece at a time.
 void copy_observations(ResultsWriter& writer, const std::vector<const Part*>& sorted,
-                       const std::vector<std::string>& names) {
+                       const std::vector<ObservationSpec>& specs) {
   std::vector<double> values;
+  std::uint64_t width = 0;
+  for (const auto& s : specs) width += s.width();
   for (const Part* p : sorted) {
     h5::Id file = h5::open_file(p->path);
     std::vector<h5::Id> sets;
-    for (const auto& name : names) sets.push_back(h5::open_dataset(file, "/observations/" + name));
+    for (const auto& s : specs) sets.push_back(h5::open_dataset(file, "/observations/" + s.name));
     for (std::uint64_t first = p->first; first < p->end; first += kPiece) {
       const std::uint64_t n = std::min(kPiece, p->end - first);
-      values.resize(static_cast<std::size_t>(n * names.size()));
-      for (std::size_t k = 0; k < sets.size(); ++k)
-        h5::read_1d(sets[k], H5T_NATIVE_DOUBLE, first, n, values.data() + k * n, h5::Blame::input);
+      values.resize(static_cast<std::size_t>(n * width));
+      std::uint64_t column = 0;
+      for (std::size_t k = 0; k < sets.size(); ++k) {
+        h5::read_columns(sets[k], specs[k].width(), first, n, values.data() + column * n,
+                         h5::Blame::input);
+        column += specs[k].width();
+      }
       writer.write_observations(first, n, values);
     }
   }
@@ -394,9 +400,9 @@ MergeSummary merge_results(const std::vector<std::string>& parts, const std::str
   const RunMeta meta = merged_meta(sorted, summary.done + summary.failed);
   TempFile temp(temp_name(output));
   {
-    ResultsWriter writer(temp.path(), ref.observation_names, ref.tallies, tasks,
+    ResultsWriter writer(temp.path(), ref.observation_specs, ref.tallies, tasks,
                          /*overwrite=*/true);
-    copy_observations(writer, sorted, ref.observation_names);
+    copy_observations(writer, sorted, ref.observation_specs);
     const auto tallies = sum_tallies(sorted, ref.tallies);
     PartStatus status(sorted);
     writer.finish(std::ref(status), tallies, failures, meta, "complete");

@@ -51,8 +51,8 @@ struct Declared {
   std::string summary;
   std::string script;  ///< the file, for messages
   DataNeed data = DataNeed::none;
-  std::vector<std::string> observations;
-  std::vector<TallySpec> tallies;  ///< length 0: one bin per row of the data ("rows")
+  std::vector<ObservationSpec> observations;  ///< components 0: a scalar
+  std::vector<TallySpec> tallies;             ///< length 0: one bin per row of the data ("rows")
   std::vector<DeclaredOption> options;
   py::object cls;
 };

@@ -25,20 +25,29 @@ DataNeed parse_data(const std::string& data) {
   throw py::value_error("data='" + data + "': expected \"none\", \"required\" or \"optional\"");
 }
 
-std::vector<std::string> parse_observations(const py::handle& obs) {
-  if (py::isinstance<py::dict>(obs))
-    throw py::value_error(
-        "observations: vector observations ({name: k}) are not supported yet; "
-        "give a list of names");
+/// A list of scalar names, or a dict name -> k (a vector of k values per task).
+std::vector<ObservationSpec> parse_observations(const py::handle& obs) {
+  std::vector<ObservationSpec> specs;
+  if (py::isinstance<py::dict>(obs)) {
+    for (const auto& [name, k] : py::reinterpret_borrow<py::dict>(obs)) {
+      if (!py::isinstance<py::str>(name)) throw py::type_error("observations: names must be str");
+      const auto n = name.cast<std::string>();
+      if (PyFloat_Check(k.ptr()) || !PyIndex_Check(k.ptr()) || py::cast<long long>(k) < 0)
+        throw py::value_error(
+            "observations: '" + n +
+            "' must give its number of components, an integer >= 1 (0: a scalar)");
+      specs.push_back({n, static_cast<std::uint64_t>(py::cast<long long>(k))});
+    }
+    return specs;
+  }
   if (py::isinstance<py::str>(obs))
     throw py::type_error("observations: give a list of names, e.g. [\"" + obs.cast<std::string>() +
-                         "\"]");
-  std::vector<std::string> names;
+                         "\"], or a dict name -> components");
   for (const auto& o : obs) {
     if (!py::isinstance<py::str>(o)) throw py::type_error("observations: every name must be a str");
-    names.push_back(o.cast<std::string>());
+    specs.push_back({o.cast<std::string>(), 0});
   }
-  return names;
+  return specs;
 }
 
 /// A tally's size: a positive int, or "rows" (one bin per data row, sized when the data is known).

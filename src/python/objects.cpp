@@ -53,7 +53,8 @@ py::array Ragged::row(std::int64_t i) const {
 
 PyTask::PyTask(const Declared& d, std::vector<TallySpec> tallies)
     : decl_(d), tallies_(std::move(tallies)) {
-  for (std::size_t k = 0; k < d.observations.size(); ++k) observation_index_[d.observations[k]] = k;
+  for (std::size_t k = 0; k < d.observations.size(); ++k)
+    observation_index_[d.observations[k].name] = k;
   for (std::size_t k = 0; k < tallies_.size(); ++k) tally_index_[tallies_[k].name] = k;
   auto random = py::module_::import("numpy.random");
   key_ = py::array_t<std::uint64_t>(2);
@@ -147,8 +148,32 @@ std::size_t PyTask::index_of(const std::unordered_map<std::string, std::size_t>&
                       "' (it has: " + (have.empty() ? "none" : have) + ")");
 }
 
-void PyTask::observe(const std::string& name, double value) {
-  current().observe(index_of(observation_index_, name, "observation"), value);
+void PyTask::observe(const std::string& name, const py::handle& value) {
+  Task& t = current();
+  const std::size_t k = index_of(observation_index_, name, "observation");
+  const std::uint64_t components = decl_.observations[k].components;
+  if (components == 0) {
+    double x = 0;
+    try {
+      x = py::cast<double>(value);
+    } catch (const py::cast_error&) {
+      throw py::type_error("observation '" + name + "' is a scalar: observe it with one float");
+    }
+    t.observe(k, x);
+    return;
+  }
+  // (A numpy array has __index__ too, so test for a sequence rather than against a number.)
+  if (!py::isinstance<py::array>(value) &&
+      (!PySequence_Check(value.ptr()) || py::isinstance<py::str>(value)))
+    throw py::type_error("observation '" + name + "' is a vector of " + std::to_string(components) +
+                         ": observe it with " + std::to_string(components) + " floats");
+  auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(value);
+  if (!a || a.ndim() != 1 || static_cast<std::uint64_t>(a.size()) != components)
+    throw py::value_error(
+        "observation '" + name + "' takes " + std::to_string(components) + " floats, got " +
+        (a ? std::to_string(a.size()) + " in " + std::to_string(a.ndim()) + " dimension(s)"
+           : std::string("no sequence of numbers")));
+  t.observe(k, std::span<const double>(a.data(), static_cast<std::size_t>(a.size())));
 }
 
 void PyTask::tally(const std::string& name, const py::handle& bins) {

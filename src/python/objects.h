@@ -43,7 +43,9 @@ class PyTask {
   std::uint32_t attempt() const { return current().attempt(); }
   /// The task's numpy Generator (see rng_key), reset on first use in each task.
   py::object rng();
-  void observe(const std::string& name, double value);
+  /// A float for a scalar observation; a sequence or 1-D numpy array of exactly k floats for a
+  /// vector of k.
+  void observe(const std::string& name, const py::handle& value);
   /// Adds 1 to bin `bins` (an integer) or to each of `bins` (an integer array; a bin may repeat).
   void tally(const std::string& name, const py::handle& bins);
   /// Real tally `name`: values[i] (or the one value) into bins[i] (or the one bin). A non-finite

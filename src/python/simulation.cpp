@@ -23,7 +23,7 @@ class PySimulation final : public Simulation {
     instance_ = py::object();
     flush_output();
   }
-  std::vector<std::string> observation_names() const override { return decl_.observations; }
+  std::vector<ObservationSpec> observation_specs() const override { return decl_.observations; }
   std::vector<TallySpec> tally_specs() const override { return tallies_; }
   void run(Task& task) override {
     Gil gil;

@@ -54,7 +54,7 @@ BatchResult decode_result(std::span<const std::byte> bytes) {
   res.cancelled = r.get<std::uint8_t>() != 0;
   res.seconds = r.get<double>();
   res.n_tasks = r.get<std::uint64_t>();
-  res.n_observations = r.get<std::uint32_t>();
+  res.n_observations = r.get<std::uint64_t>();
   res.observations = r.get_array<double>();
   const auto nf = r.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < nf; ++i) {

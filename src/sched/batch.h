@@ -52,8 +52,8 @@ struct BatchResult {
   bool cancelled = false;  ///< dropped before completion; no data
   double seconds = 0;      ///< compute time on the worker
   std::uint64_t n_tasks = 0;
-  std::uint32_t n_observations = 0;
-  /// Observation-major: observations[k * n_tasks + i] is observation k of the batch's i-th task.
+  std::uint64_t n_observations = 0;  ///< observation columns per task (core/observations.h)
+  /// Column-major: observations[k * n_tasks + i] is column k of the batch's i-th task.
   /// NaN for failed tasks.
   std::vector<double> observations;
   std::vector<TaskFailure> failures;

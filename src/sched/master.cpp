@@ -256,8 +256,10 @@ bool Master::is_resolved(std::uint64_t t) const {
 void Master::feed_target(const BatchResult& r, const Batch& b,
                          const std::vector<bool>& retry_mask) {
   const std::size_t k = cfg_.target->observation;
-  if (k >= r.n_observations) throw SystemError("scheduler: target observation index out of range");
-  const double* obs = r.observations.data() + k * r.n_tasks;
+  const std::size_t m = cfg_.target->columns;
+  if (k + m > r.n_observations)
+    throw SystemError("scheduler: target observation index out of range");
+  const auto n_tasks = static_cast<std::size_t>(r.n_tasks);
   std::uint64_t idx = 0;
   for (const auto& rg : b.ranges) {
     std::vector<double> run;
@@ -269,36 +271,49 @@ void Master::feed_target(const BatchResult& r, const Batch& b,
         run_first = t + 1;
         continue;
       }
-      run.push_back(obs[idx]);  // NaN for a task that finally failed: skipped when folded
+      // NaN for a task that finally failed: skipped when folded
+      for (std::size_t j = 0; j < m; ++j)
+        run.push_back(r.observations[(k + j) * n_tasks + static_cast<std::size_t>(idx)]);
     }
     if (!run.empty()) target_values_[run_first] = std::move(run);
   }
   advance_prefix();
 }
 
+bool Master::target_reached() const {
+  for (const auto& c : running_) {
+    if (c.n < 2) return false;
+    const double sd = std::sqrt(c.sumsq / static_cast<double>(c.n - 1));
+    const double se = sd / std::sqrt(static_cast<double>(c.n));
+    const bool met = cfg_.target->relative ? se <= cfg_.target->value * std::fabs(c.mean)
+                                           : se <= cfg_.target->value;
+    if (!met) return false;
+  }
+  return true;
+}
+
 void Master::advance_prefix() {
+  // Without a target nothing is ever queued in target_values_.
+  const std::size_t m = cfg_.target ? std::max<std::size_t>(cfg_.target->columns, 1) : 1;
+  running_.resize(m);
   while (!finished_ && !target_values_.empty() && target_values_.begin()->first == prefix_) {
     std::vector<double> values = std::move(target_values_.begin()->second);
     target_values_.erase(target_values_.begin());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const double x = values[i];
-      if (!std::isnan(x)) {  // Welford, in task order: the same bits whatever the arrival order
-        ++n_;
-        const double delta = x - sum_;
-        sum_ += delta / static_cast<double>(n_);
-        sumsq_ += delta * (x - sum_);
+    for (std::size_t i = 0; i < values.size() / m; ++i) {
+      for (std::size_t j = 0; j < m; ++j) {
+        const double x = values[i * m + j];
+        if (std::isnan(x)) continue;
+        // Welford, in task order: the same bits whatever the arrival order
+        Running& c = running_[j];
+        ++c.n;
+        const double delta = x - c.mean;
+        c.mean += delta / static_cast<double>(c.n);
+        c.sumsq += delta * (x - c.mean);
       }
       ++prefix_;
       const bool at_check = (prefix_ - cfg_.first) % cfg_.check_every == 0 || prefix_ == cfg_.end;
       if (!at_check) continue;
-      bool met = false;
-      if (n_ >= 2) {
-        const double sd = std::sqrt(sumsq_ / static_cast<double>(n_ - 1));
-        const double se = sd / std::sqrt(static_cast<double>(n_));
-        met = cfg_.target->relative ? se <= cfg_.target->value * std::fabs(sum_)
-                                    : se <= cfg_.target->value;
-      }
-      if (met) {
+      if (target_reached()) {
         target_met_ = true;
         finished_ = true;
         final_end_ = prefix_;
@@ -361,11 +376,14 @@ void Master::restore(std::uint64_t first, std::uint64_t count, const std::vector
   done_ += count;
   if (cfg_.target) {
     const std::size_t k = cfg_.target->observation;
-    if (values.size() != n_obs * count || k >= n_obs)
+    const std::size_t m = cfg_.target->columns;
+    if (values.size() != n_obs * count || k + m > n_obs)
       throw SystemError("resume: observation count mismatch");
-    target_values_[first] =
-        std::vector<double>(values.begin() + static_cast<std::ptrdiff_t>(k * count),
-                            values.begin() + static_cast<std::ptrdiff_t>((k + 1) * count));
+    const auto n = static_cast<std::size_t>(count);
+    std::vector<double> run(n * m);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < m; ++j) run[i * m + j] = values[(k + j) * n + i];
+    target_values_[first] = std::move(run);
   }
 }
 
@@ -385,7 +403,8 @@ void Master::quarantine(std::uint64_t task, std::uint32_t crashes) {
   failed_[task] = FinalFailure{crashes, "crashed its worker (in flight when the job died in " +
                                             std::to_string(crashes) + " runs); quarantined"};
   mark_resolved(task, 1);
-  if (cfg_.target) target_values_[task] = {std::numeric_limits<double>::quiet_NaN()};
+  if (cfg_.target)
+    target_values_[task].assign(cfg_.target->columns, std::numeric_limits<double>::quiet_NaN());
 }
 
 void Master::set_suspects(const std::set<std::uint64_t>& tasks) {

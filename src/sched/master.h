@@ -30,10 +30,13 @@
 
 namespace carlo::sched {
 
+/// The run stops once every one of the observation columns [observation, observation+columns)
+/// (a scalar, one component of a vector, or all components of a vector) meets the target.
 struct StderrTarget {
-  std::size_t observation = 0;  ///< index into the simulation's observations
+  std::size_t observation = 0;  ///< first column, in the flat observation columns of a task
   double value = 0;             ///< absolute stderr, or a fraction of |mean| when relative
   bool relative = false;
+  std::size_t columns = 1;  ///< consecutive columns that must all meet the target
 };
 
 struct MasterConfig {
@@ -207,11 +210,16 @@ class Master {
   std::vector<std::vector<Ack>> ready_acks_;
 
   // Target bookkeeping: the prefix [first, prefix_) is folded into the running sums in task order.
+  /// Task-major runs of the target columns: values[i * columns + j] is column j of task first+i.
   std::map<std::uint64_t, std::vector<double>> target_values_;
   std::uint64_t prefix_;
   std::uint64_t horizon_;  ///< results of tasks below this are final (acked)
-  double sum_ = 0, sum_c_ = 0, sumsq_ = 0, sumsq_c_ = 0;
-  std::uint64_t n_ = 0;
+  struct Running {         ///< Welford sums of one target column
+    double mean = 0, sumsq = 0;
+    std::uint64_t n = 0;
+  };
+  std::vector<Running> running_;
+  bool target_reached() const;
   bool finished_ = false;
   bool target_met_ = false;
   bool aborted_ = false;

@@ -1,6 +1,8 @@
 
 #include "sched/task_runner.h"
 
+#include "core/observations.h"
+
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -8,7 +10,8 @@
 namespace carlo::sched {
 
 TaskRunner::TaskRunner(Simulation& sim, std::uint64_t seed)
-    : sim_(sim), seed_(seed), names_(sim.observation_names()), specs_(sim.tally_specs()) {}
+    : sim_(sim), seed_(seed), obs_specs_(sim.observation_specs()),
+      width_(observation_width(obs_specs_)), specs_(sim.tally_specs()) {}
 
 BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
                             const std::function<bool()>& should_stop) {
@@ -17,8 +20,8 @@ BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
   BatchResult r;
   r.batch_id = b.id;
   r.n_tasks = b.size();
-  r.n_observations = static_cast<std::uint32_t>(names_.size());
-  const std::size_t n_obs = names_.size();
+  r.n_observations = width_;
+  const std::size_t n_obs = width_;
   const auto n = static_cast<std::size_t>(r.n_tasks);
   r.observations.assign(n_obs * n, std::numeric_limits<double>::quiet_NaN());
   scratch_.resize(n_obs);
@@ -54,7 +57,7 @@ BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
           tallies.tallies[k].scores.resize(marks_[k].scores);
         }
       };
-      Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_);
+      Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_, &obs_specs_);
       try {
         sim_.run(task);
       } catch (const std::exception& e) {

@@ -19,14 +19,16 @@ class TaskRunner {
   /// the batch is abandoned and the result comes back `cancelled`.
   BatchResult run(const Batch& b, TallyLog& tallies, const std::function<bool()>& should_stop);
 
-  std::size_t n_observations() const noexcept { return names_.size(); }
-  const std::vector<std::string>& observation_names() const noexcept { return names_; }
+  /// Observation columns (doubles) per task: the sum of the specs' widths.
+  std::size_t n_observations() const noexcept { return width_; }
+  const std::vector<ObservationSpec>& observation_specs() const noexcept { return obs_specs_; }
   const std::vector<TallySpec>& tally_specs() const noexcept { return specs_; }
 
  private:
   Simulation& sim_;
   std::uint64_t seed_;
-  std::vector<std::string> names_;
+  std::vector<ObservationSpec> obs_specs_;
+  std::size_t width_ = 0;
   std::vector<TallySpec> specs_;
   std::vector<double> scratch_;
   /// Log sizes before the current task: a failed task's counts and scores are rolled back.

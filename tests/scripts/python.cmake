@@ -13,7 +13,7 @@ foreach(case
     split_parts_merge_and_refuse_an_edited_script
     signal_checkpoints_while_python_runs segfault_is_quarantined
     real_tally_scores_identical_and_nan_fails help_lists_simulations_and_options
-    carlo_does_not_link_python)
+    vector_observation_fate carlo_does_not_link_python)
   add_test(NAME python.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/python_cli.py ${case})
   set_tests_properties(python.${case} PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}"
                        LABELS "script;mpi;python" TIMEOUT 600 PROCESSORS 2)

@@ -319,13 +319,42 @@ def carlo_does_not_link_python():
     check("libcarlo" in p.stdout, "ldd works")
 
 
+def vector_observation_fate():
+    """observations={"fate": 3}: float64[T, 3], identical across ranks and batches; a vector of
+    the wrong length or a number for a vector fails the task with a message naming it."""
+    fate = ["--plugin", os.path.join(EXAMPLES, "fate.py"), "--sim", "pyfate", "--tasks", "200",
+            "--seed", "3"]
+    run(fate + ["-o", out("f1.h5")], 0)
+    run(fate + ["-o", out("f2.h5"), "--batch", "3"], 0, ranks=2)
+    with h5py.File(out("f1.h5"), "r") as a, h5py.File(out("f2.h5"), "r") as b:
+        v = a["observations/fate"][()]
+        check(v.shape == (200, 3), f"fate is float64[T, 3]: {v.shape}")
+        check(np.allclose(v.sum(axis=1), 1.0), "each task's fractions sum to 1")
+        check(a["observations/first"].shape == (200,), "first stays a scalar")
+        check(v.tobytes() == b["observations/fate"][()].tobytes(), "identical at 2 ranks, --batch 3")
+        check(np.asarray(a["summary/fate"].attrs["mean"]).shape == (3,), "summary per component")
+    bad = out("bad_vector.py")
+    with open(bad, "w") as f:
+        f.write("import carlo\n\n\n@carlo.simulation(name='badvec', observations={'v': 2})\n"
+                "class Bad:\n    def __init__(self, options, data):\n        pass\n\n"
+                "    def run(self, task):\n"
+                "        task.observe('v', [1.0, 2.0, 3.0] if task.id % 2 else 1.0)\n")
+    run(["--plugin", bad, "--sim", "badvec", "--tasks", "4", "--seed", "1", "--max-retries", "0",
+         "-o", out("bad.h5")], 2)
+    with h5py.File(out("bad.h5"), "r") as f:
+        msgs = [message(f, i) for i in range(len(f["failures/task"]))]
+        check(len(msgs) == 4, f"every task failed: {msgs}")
+        check(any("takes 2 floats, got 3" in m for m in msgs), f"wrong length named: {msgs}")
+        check(any("is a vector of 2" in m for m in msgs), f"a number for a vector named: {msgs}")
+
+
 CASES = {f.__name__: f for f in (
     examples_identical_across_ranks_and_batches, bootstrap_estimates_the_cpp_expectation,
     walk_estimates_pagerank_like_cpp, rng_is_keyed_numpy_philox, write_into_data_fails_the_task,
     exceptions_are_failures, broken_scripts_refused, killed_then_resumed_identical,
     split_parts_merge_and_refuse_an_edited_script, signal_checkpoints_while_python_runs,
     segfault_is_quarantined, real_tally_scores_identical_and_nan_fails,
-    help_lists_simulations_and_options,
+    help_lists_simulations_and_options, vector_observation_fate,
     carlo_does_not_link_python)}
 
 if __name__ == "__main__":

@@ -87,7 +87,8 @@ TEST_F(ResultsFile, RoundtripsObservationsTalliesStatusAndProvenance) {
   const std::string path = file("r.h5");
   const auto a = task_values(10, 0), b = task_values(10, 1);
   {
-    ResultsWriter w(path, {"a", "b"}, {{"visits", 5}, {"empty", 0}}, 10, false);
+    ResultsWriter w(path, std::vector<std::string>{"a", "b"}, {{"visits", 5}, {"empty", 0}}, 10,
+                    false);
     std::vector<double> batch(a);  // observation-major: all of a, then all of b
     batch.insert(batch.end(), b.begin(), b.end());
     w.write_observations(0, 10, batch);
@@ -131,6 +132,49 @@ TEST_F(ResultsFile, RoundtripsObservationsTalliesStatusAndProvenance) {
   EXPECT_TRUE(info.failures.empty());
 }
 
+TEST_F(ResultsFile, AVectorObservationIsOneTwoDimensionalDatasetSummarisedPerComponent) {
+  const std::string path = file("v.h5");
+  ResultsWriter w(path, std::vector<ObservationSpec>{{"s", 0}, {"v", 2}}, {}, 4, false);
+  // Column-major: s, then v[0], then v[1], for tasks 0..3.
+  const std::vector<double> values = {1, 2, 3, 4, 10, 20, 30, 40, -1, -2, -3, -4};
+  w.write_observations(0, 4, values);
+  w.finish(all_done(), {}, {}, sample_meta());
+  ASSERT_EQ(w.summaries().size(), 3u);
+  EXPECT_EQ(w.summaries()[1].mean, 25.0);
+  EXPECT_EQ(w.summaries()[2].max, -1.0);
+
+  const ResultsInfo info = read_results_info(path);
+  ASSERT_EQ(info.observation_specs.size(), 2u);
+  EXPECT_EQ(info.observation_specs[1].name, "v");
+  EXPECT_EQ(info.observation_specs[1].components, 2u);
+  EXPECT_EQ(info.observation_names, (std::vector<std::string>{"s", "v[0]", "v[1]"}));
+  ASSERT_EQ(info.summaries.size(), 3u);
+  EXPECT_EQ(info.summaries[1].mean, 25.0);
+  EXPECT_EQ(info.summaries[2].min, -4.0);
+  EXPECT_EQ(info.summaries[2].count, 4u);
+  EXPECT_EQ(read_observation(path, "v[1]"), (std::vector<double>{-1, -2, -3, -4}));
+  EXPECT_EQ(read_observation(path, "s"), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_THROW(read_observation(path, "v[2]"), InputError);
+  EXPECT_THROW(read_observation(path, "v"), InputError);
+}
+
+TEST_F(ResultsFile, AVectorObservationOfAFailedTaskIsNaNInEveryComponent) {
+  const std::string path = file("f.h5");
+  ResultsWriter w(path, std::vector<ObservationSpec>{{"v", 3}}, {}, 2, false);
+  w.write_observations(0, 2, std::vector<double>{1, 2, 3, 4, 5, 6});
+  w.finish(
+      [](std::uint64_t, std::uint64_t, TaskState* status, std::uint8_t* att) {
+        status[0] = TaskState::done;
+        status[1] = TaskState::failed;
+        att[0] = att[1] = 1;
+      },
+      {}, {}, sample_meta());
+  for (const char* c : {"v[0]", "v[1]", "v[2]"})
+    EXPECT_TRUE(std::isnan(read_observation(path, c)[1]));
+  EXPECT_EQ(read_observation(path, "v[2]")[0], 5.0);
+  EXPECT_EQ(read_results_info(path).summaries[2].count, 1u);
+}
+
 TEST_F(ResultsFile, ObservationNamesKeepTheSimulationsOrder) {
   const std::string path = file("r.h5");
   ResultsWriter w(path, {"zeta", "alpha", "mid"}, {}, 3, false);
@@ -151,7 +195,7 @@ TEST_F(ResultsFile, BatchesWrittenOutOfOrderEqualInOrder) {
     first += n;
   }
   const auto write = [&](const std::string& path) {
-    ResultsWriter w(path, {"a", "b"}, {}, tasks, false);
+    ResultsWriter w(path, std::vector<std::string>{"a", "b"}, {}, tasks, false);
     for (const auto& [first, n] : batches) {
       std::vector<double> batch(a.begin() + static_cast<std::ptrdiff_t>(first),
                                 a.begin() + static_cast<std::ptrdiff_t>(first + n));
@@ -365,7 +409,7 @@ TEST_F(ResultsFile, ZeroTasksMakeAValidFile) {
 }
 
 TEST_F(ResultsFile, WritesOutsideTheTaskRangeAreRefused) {
-  ResultsWriter w(file("r.h5"), {"x", "y"}, {}, 10, false);
+  ResultsWriter w(file("r.h5"), std::vector<std::string>{"x", "y"}, {}, 10, false);
   EXPECT_THROW(w.write_observations(9, 2, std::vector<double>(4)), std::invalid_argument);
   EXPECT_THROW(w.write_observations(0, 2, std::vector<double>(3)), std::invalid_argument);
 }

@@ -225,6 +225,21 @@ TEST(Scheduler, StderrTargetStopsAtTheSameCheckpointWhateverTheWorkers) {
   EXPECT_EQ(a.hits, b.hits);
 }
 
+// A target over several columns (every component of a vector observation) stops only once all of
+// them meet it: faults' second column is the task id, whose stderr only grows.
+TEST(Scheduler, StderrTargetOverSeveralColumnsNeedsEveryOne) {
+  auto cfg = tasks(3000);
+  cfg.check_every = 100;
+  cfg.target = StderrTarget{0, 0.01, false, 2};
+  auto both = run_faults(2, cfg, fault_options());
+  EXPECT_FALSE(both.target_met);
+  EXPECT_EQ(both.final_end, 3000u);
+  cfg.target = StderrTarget{0, 0.01, false, 1};
+  auto first = run_faults(2, cfg, fault_options());
+  EXPECT_TRUE(first.target_met);
+  EXPECT_LE(first.final_end, 1000u);
+}
+
 TEST(Scheduler, WorkersSharingATallyStoreCountEveryAcceptedTaskOnce) {
   auto cfg = tasks(3000);
   cfg.fixed_batch = 7;
