@@ -131,7 +131,7 @@ Reference reference(const SlabSetup& s, std::uint64_t seed, std::uint64_t id) {
   for (std::int64_t i = 0; i < s.particles; ++i) {
     double x = 0, mu = 1;
     for (;;) {
-      const double d = -std::log1p(-rng.uniform()) / s.sigma;
+      const double d = -std::log(1.0 - rng.uniform()) / s.sigma;
       const double to = x + mu * d;
       if (to >= s.thickness || to < 0) {
         r.track += ((to >= s.thickness ? s.thickness : 0.0) - x) / mu;
