@@ -36,8 +36,9 @@ struct SlabParams {
   std::uint64_t bins = 100;
 };
 
-/// Upper limit of --bins: the scratch array and each task's share of the tally stay at 8 MiB.
-constexpr std::int64_t kMaxBins = std::int64_t{1} << 20;
+/// Upper limit of --bins. An exact float64 bin costs 272 bytes per node (docs/benchmarks.md, "Float
+/// tallies"), so the tally stays under 18 MB per node; finer bins would add nothing to a sample.
+constexpr std::int64_t kMaxBins = std::int64_t{1} << 16;
 
 class Slab final : public Simulation {
  public:

@@ -178,7 +178,7 @@ def refusals():
     """Bad options are refused before any task runs, one line naming the option, no file."""
     cases = [(["--thickness", "0"], "--thickness must be finite and > 0"),
              (["--scatter", "1.5"], "--scatter must be in [0, 1]"),
-             (["--bins", "0"], "--bins must be in [1, 1048576]")]
+             (["--bins", "0"], "--bins must be in [1, 65536]")]
     for extra, needle in cases:
         out = os.path.join(tmpdir(), "x.h5")
         p = slab(2, ["--tasks", "4", "--seed", "1", "-o", out] + extra, expect=1)
