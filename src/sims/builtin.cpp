@@ -7,6 +7,7 @@ void register_builtin(Registry& registry) {
   registry.add(bootstrap_info());
   registry.add(faults_info());
   registry.add(walk_info());
+  registry.add(slab_info());
 }
 
 }  // namespace carlo::sims

@@ -6,7 +6,7 @@
 
 namespace carlo::sims {
 
-/// Registers `pi`, `bootstrap`, `faults` and `walk`.
+/// Registers `pi`, `bootstrap`, `faults`, `walk` and `slab`.
 void register_builtin(Registry& registry);
 
 SimulationInfo pi_info();
@@ -18,5 +18,8 @@ SimulationInfo faults_info();
 /// `walk` (DESIGN §5): random-walk PageRank over a graph file (integer neighbour ids); tally
 /// `visits` (one bin per node), observation `steps` (visits recorded by the task).
 SimulationInfo walk_info();
+/// `slab` (DESIGN §5): particle transport through a 1-D slab; vector observation `fate`
+/// (transmitted, reflected, absorbed fractions), float64 tally `flux` (track length per bin).
+SimulationInfo slab_info();
 
 }  // namespace carlo::sims

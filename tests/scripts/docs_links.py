@@ -163,7 +163,7 @@ HELP_SECTIONS = [
     (["run", "--help"], "`carlo run`"),
     (["report", "--help"], "`carlo report`"),
     (["merge", "--help"], "`carlo merge`"),
-] + [(["run", "--sim", sim, "--help"], "`carlo run`") for sim in ("pi", "bootstrap", "walk", "faults")]
+] + [(["run", "--sim", sim, "--help"], "`carlo run`") for sim in ("pi", "bootstrap", "walk", "slab", "faults")]
 
 
 def section(text, heading):
