@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remakes the committed seed corpus of the fuzz targets (tests/fuzz/corpus/, docs/testing.md
+# Remakes the committed seed corpus of the fuzz targets (tests/fuzz/corpus/, docs/building.md
 # "Fuzzing") with a built carlo: usage tests/fuzz/make_seeds.sh [path/to/carlo]. Small files only
 # (libFuzzer's -max_len is 8192, 16384 for ragged files): tiny ragged files of each dtype and both storage layouts
 # (contiguous from `carlo gen`, chunked+gzip from `carlo import`) plus broken ones, journals and
