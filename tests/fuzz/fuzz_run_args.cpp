@@ -2,7 +2,7 @@
 /// Fuzzes `carlo run --config FILE`: the INI run-config parser (cli/run_args.h; the only test
 /// source the layers check lets include a cli/ header). Contract: parse_run_args either throws
 /// InputError or returns a RunConfig that holds what it promises (engine/run_config.h): a
-/// registered simulation, a task range inside 1..2^40 tasks, an output path and scheduling
+/// registered simulation, a task range inside 0..2^40 tasks, an output path and scheduling
 /// values inside their documented bounds.
 ///
 /// Inputs naming `plugin` are skipped: a config file may load any shared library (that is its
@@ -21,8 +21,10 @@ using carlo::fuzz::finding;
 void check(const carlo::engine::RunConfig& c, const carlo::Registry& registry) {
   if (!registry.find(c.sim)) finding("run_args: config names an unregistered simulation");
   if (c.tasks > carlo::engine::kMaxTasks) finding("run_args: more than 2^40 tasks accepted");
-  if (c.first_task >= c.end_task || c.end_task > c.tasks)
-    finding("run_args: task range outside 0 < A < B <= tasks accepted");
+  // --tasks 0 is accepted (an empty run, its results say n=0): the range is then empty.
+  if (c.first_task > c.end_task || c.end_task > c.tasks ||
+      (c.tasks > 0 && c.first_task == c.end_task))
+    finding("run_args: task range outside 0 <= A < B <= tasks accepted");
   if (c.output.empty()) finding("run_args: empty output path accepted");
   if (c.check_every == 0) finding("run_args: check-every 0 accepted");
   if (c.max_retries > 254) finding("run_args: max-retries above 254 accepted");
