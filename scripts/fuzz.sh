@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds carlo's libFuzzer targets (tests/fuzz/, docs/testing.md "Fuzzing") in build-fuzz/ with
+# Builds carlo's libFuzzer targets (tests/fuzz/, docs/building.md "Fuzzing") in build-fuzz/ with
 # clang: carlo's sources with -fsanitize=fuzzer-no-link,address,undefined, the targets with
 # -fsanitize=fuzzer. Only carlo_lib and the four targets are built, not carlo or the tests.
 # Then, unless --build-only, runs them through CTest (label fuzz, one at a time,
