@@ -11,6 +11,7 @@ packages=(
   librandom123-dev libgtest-dev googletest
   python3 python3-h5py python3-numpy python3-pandas python3-dev pybind11-dev python3-numba
   clang-format slurm-wlm munge librsvg2-bin
+  clang libclang-rt-14-dev  # the fuzz pass (scripts/fuzz.sh): clang with libFuzzer
   iproute2 strace util-linux passwd acl  # namespace nodes (multinode tests), the unprivileged test user
 )
 

@@ -4,11 +4,14 @@
 #      running the unit tests, the MPI test suites and a few end-to-end runs of the whole
 #      scheduler and the plugin tests (dlopen of real plugins into an instrumented carlo; the
 #      other end-to-end tests only repeat code paths covered there, several times slower),
-#   2. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format),
-#   3. when run as root: the MPI test suites and a few end-to-end runs again as the unprivileged
+#   2. the fuzz pass: the libFuzzer targets of tests/fuzz/ built by clang in build-fuzz/
+#      (scripts/fuzz.sh), each fuzzing its reader for 45 s from the committed seed corpus,
+#   3. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format),
+#   4. when run as root: the MPI test suites and a few end-to-end runs again as the unprivileged
 #      system user carlo-test (made here if absent), since clusters never run carlo as root.
 # Exit status is non-zero if anything failed; the last line is the overall ctest-style summary.
-# Environment: CARLO_SKIP_SANITIZE=1 skips step 1, CARLO_SKIP_UNPRIVILEGED=1 step 3.
+# Environment: CARLO_SKIP_SANITIZE=1 skips step 1, CARLO_SKIP_FUZZ=1 step 2,
+# CARLO_SKIP_UNPRIVILEGED=1 step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -21,7 +24,7 @@ bash scripts/setup.sh
 
 failed=0
 summaries=()
-as_user=()  # a command prefix running ctest as another user (step 3)
+as_user=()  # a command prefix running ctest as another user (step 4)
 # run_ctest NAME DIR CTEST_ARGS...: runs ctest in DIR, logs to $logs/NAME.log, keeps the summary.
 run_ctest() {
   local log=$logs/$1.log dir=$2
@@ -51,6 +54,16 @@ if [[ ${CARLO_SKIP_SANITIZE:-0} != 1 ]]; then
   run_ctest asan-runs build-asan -R '^(run[.](exactly_once|retries_and_failures)[.]|surroundings[.]disk_full)'
   run_ctest asan-plugins build-asan -L plugin
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [[ ${CARLO_SKIP_FUZZ:-0} != 1 ]]; then
+  if command -v clang++ >/dev/null && command -v clang >/dev/null; then
+    echo "== fuzz pass (libFuzzer + ASan + UBSan, clang) in build-fuzz/"
+    bash scripts/fuzz.sh --build-only
+    run_ctest fuzz build-fuzz -L fuzz  # the entries are RUN_SERIAL: one fuzzer at a time
+  else
+    echo "== fuzz pass SKIPPED: no clang/clang++ (scripts/setup.sh installs them)"
+  fi
 fi
 
 echo "== test suite in build/"
@@ -92,12 +105,12 @@ user_ctest_tree() {
     chown -R "$1": "$tree" && echo "$tree"
 }
 
-# Step 3: what a cluster user runs, as one. The MPI suites (not the >2 GiB messages one: plain
+# Step 4: what a cluster user runs, as one. The MPI suites (not the >2 GiB messages one: plain
 # MPI traffic, minutes long, nothing a user id changes), runs through the whole scheduler, the
 # node-shared data and tallies (the window filled without root), tasks crashing their ranks +
 # --resume (the signal and kill -9 resume tests time their signals against the run, and on a
 # loaded machine miss as root too), HDF5 files written by h5py, and real plugins dlopen'ed (from
-# the install the plugin.install fixture made in step 2, hence -FS). Not Slurm (root daemons)
+# the install the plugin.install fixture made in step 3, hence -FS). Not Slurm (root daemons)
 # nor the namespace nodes (need root).
 unprivileged_tests='^carlo_mpi_(transport|large_file)[.]np[0-9]+([.]nodes_of[0-9]+)?$'  # not .unprivileged: it drops root itself
 unprivileged_tests+='|^run[.](exactly_once[.]np3|exactly_once[.]nodes4of2)$'

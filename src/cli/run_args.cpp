@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace po = boost::program_options;
@@ -241,6 +242,16 @@ void parse_sim_options(const po::variables_map& vm, const SimulationInfo& info, 
   }
 }
 
+/// Boost's error messages substitute their placeholders until none is left, so a name or value
+/// holding one (`--samples-per-task %value%`) makes the message loop forever (Boost 1.74; found by
+/// tests/fuzz/fuzz_run_args). Refused before Boost sees it.
+void refuse_boost_placeholders(const std::string& text, const std::string& where) {
+  for (const char* token :
+       {"%canonical_option%", "%value%", "%prefix%", "%invalid_line%", "%valual_option%"})
+    if (text.find(token) != std::string::npos)
+      throw InputError(where + ": '" + token + "' is not allowed in options or their values");
+}
+
 /// Pass 1 of the parse: --config, --plugin, --sim and --help, ignoring simulation options, whose
 /// names are known only once the plugins are loaded.
 struct FirstPass {
@@ -258,7 +269,10 @@ FirstPass first_pass(const std::vector<std::string>& rest, const po::options_des
   if (!f.config_file.empty()) {
     std::ifstream in(f.config_file);
     if (!in) throw InputError(f.config_file + ": cannot read config file");
-    po::store(po::parse_config_file(in, general, true), f.config);
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    refuse_boost_placeholders(text, f.config_file);
+    std::istringstream config(text);
+    po::store(po::parse_config_file(config, general, true), f.config);
   }
   for (const auto* vm : {&f.line, &f.config})
     if (auto* p = get<std::vector<std::string>>(*vm, "plugin"))
@@ -308,6 +322,7 @@ po::variables_map second_pass(const std::vector<std::string>& rest,
 
 ParsedRun parse(const Args& args, Registry& registry, engine::PluginSet& plugins) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& a : rest) refuse_boost_placeholders(a, "argument '" + a + "'");
   const auto general = run_options();
   ParsedRun parsed;
   const FirstPass first = first_pass(rest, general, registry, plugins);

@@ -530,9 +530,9 @@ Storage storage(hid_t dset) {
 // Attributes
 // ---------------------------------------------------------------------------------------------
 
-bool has_attr(hid_t obj, const std::string& name) {
+bool has_attr(hid_t obj, const std::string& name, Blame blame) {
   ErrorSilencer quiet;
-  return check_tri(H5Aexists(obj, name.c_str()), "H5Aexists " + name);
+  return check_tri(H5Aexists(obj, name.c_str()), "H5Aexists " + name, blame);
 }
 
 namespace {

@@ -215,7 +215,7 @@ Storage storage(hid_t dset);
 // Attributes (scalar)
 // ---------------------------------------------------------------------------------------------
 
-bool has_attr(hid_t obj, const std::string& name);
+bool has_attr(hid_t obj, const std::string& name, Blame blame = Blame::system);
 /// Writes (replacing) a scalar attribute. Strings are variable-length UTF-8.
 void write_attr(hid_t obj, const std::string& name, std::string_view value);
 void write_attr(hid_t obj, const std::string& name, const char* value);

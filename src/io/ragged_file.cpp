@@ -117,7 +117,11 @@ RaggedReader::RaggedReader(const std::string& path, const std::string& group)
   m.info.values_layout = st.layout;
   m.info.values_contiguous = st.contiguous && st.file_offset.has_value();
   m.info.values_file_offset = st.file_offset.value_or(0);
-  m.info.has_format_attribute = h5::has_attr(grp, "format");
+  try {  // a damaged attribute message is the file's fault (found by fuzz_ragged_file)
+    m.info.has_format_attribute = h5::has_attr(grp, "format", h5::Blame::input);
+  } catch (const InputError& e) {
+    throw InputError(path + ":" + m.info.group + ": attribute 'format': " + e.what());
+  }
 }
 
 RaggedReader::~RaggedReader() = default;

@@ -313,7 +313,7 @@ RunMeta merged_meta(const std::vector<const Part*>& sorted, std::uint64_t resolv
     for (const auto& [name, value] : m.metrics) {
       if (name == "tasks_requested") continue;
       auto it = std::find_if(meta.metrics.begin(), meta.metrics.end(),
-                             [&](const auto& kv) { return kv.first == name; });
+                             [&name = name](const auto& kv) { return kv.first == name; });
       if (it == meta.metrics.end()) meta.metrics.emplace_back(name, value);
       else it->second += value;
     }

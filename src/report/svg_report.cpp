@@ -82,7 +82,8 @@ void draw_histogram(svg::Document& doc, const ObservationSeries& o, double x, do
   }
   doc.close_group();
   // Mean (solid) and the central 95% of tasks (dashed).
-  const auto vline = [&](double v, const char* style) {
+  // Structured bindings captured by name, not by [&]: clang before 16 cannot capture them.
+  const auto vline = [&, &x_lo = x_lo, &x_hi = x_hi, &sx = sx](double v, const char* style) {
     if (std::isfinite(v) && v >= x_lo && v <= x_hi) doc.line(sx(v), y, sx(v), y + h, style);
   };
   vline(o.p2_5, "stroke=\"#333\" stroke-width=\"1\" stroke-dasharray=\"4,3\"");
@@ -126,7 +127,7 @@ void draw_running(svg::Document& doc, const ObservationSeries& o, double x, doub
   for (const RunningPoint& p : o.running) {
     const double px = sx(static_cast<double>(p.tasks));
     // Clamp far outside the plot: the clip hides it, and huge coordinates upset some renderers.
-    const auto py = [&](double v) { return std::clamp(sy(v), y - 2 * h, y + 3 * h); };
+    const auto py = [&, &sy = sy](double v) { return std::clamp(sy(v), y - 2 * h, y + 3 * h); };
     line.push_back({px, py(p.mean)});
     if (std::isfinite(p.half_width)) band.push_back({px, py(p.mean + p.half_width)});
   }

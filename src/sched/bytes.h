@@ -37,8 +37,12 @@ class ByteWriter {
 
 class ByteReader {
  public:
-  explicit ByteReader(std::span<const std::byte> in, std::string what = "scheduler message")
-      : in_(in), what_(std::move(what)) {}
+  /// Who is to blame when the bytes do not parse: a scheduler message that does not is carlo's
+  /// bug (SystemError); a file (journal, checkpoint) that does not is damaged input (InputError).
+  enum class Source { message, file };
+  explicit ByteReader(std::span<const std::byte> in, std::string what = "scheduler message",
+                      Source source = Source::message)
+      : in_(in), what_(std::move(what)), source_(source) {}
   template <class T>
   T get() {
     T v;
@@ -50,8 +54,7 @@ class ByteReader {
   template <class T>
   std::vector<T> get_array() {
     const auto n = get<std::uint64_t>();
-    if (n > (in_.size() - pos_) / sizeof(T))
-      throw SystemError(what_ + ": array length past the end");
+    if (n > (in_.size() - pos_) / sizeof(T)) fail("array length past the end");
     std::vector<T> v(static_cast<std::size_t>(n));
     if (n > 0) std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));  // empty v: data() is null
     pos_ += n * sizeof(T);
@@ -63,15 +66,20 @@ class ByteReader {
   }
   bool at_end() const noexcept { return pos_ == in_.size(); }
   void done() const {
-    if (pos_ != in_.size()) throw SystemError(what_ + ": trailing bytes");
+    if (pos_ != in_.size()) fail("trailing bytes");
   }
 
  private:
   void need(std::size_t n) const {
-    if (in_.size() - pos_ < n) throw SystemError(what_ + ": truncated");
+    if (in_.size() - pos_ < n) fail("truncated");
+  }
+  [[noreturn]] void fail(const char* problem) const {
+    if (source_ == Source::file) throw InputError(what_ + ": " + problem);
+    throw SystemError(what_ + ": " + problem);
   }
   std::span<const std::byte> in_;
   std::string what_;
+  Source source_;
   std::size_t pos_ = 0;
 };
 

@@ -164,14 +164,16 @@ void JournalWriter::rename_to(const std::string& path) {
 namespace {
 
 /// The next record of a journal, or nullopt at its end or at a torn or garbled record (everything
-/// before it stands).
-std::optional<std::pair<std::uint32_t, std::vector<std::byte>>> read_record(std::istream& in) {
+/// before it stands). `left` is the number of bytes from the record's start to the end of the file:
+/// a length past it is a torn record, and is never allocated (a garbled length can say 2^40).
+std::optional<std::pair<std::uint32_t, std::vector<std::byte>>> read_record(std::istream& in,
+                                                                            std::uint64_t left) {
   std::uint32_t magic = 0, type = 0;
   std::uint64_t len = 0;
   if (!in.read(reinterpret_cast<char*>(&magic), 4) || !in.read(reinterpret_cast<char*>(&type), 4) ||
       !in.read(reinterpret_cast<char*>(&len), 8))
     return std::nullopt;
-  if (magic != kRecordMagic || len > (std::uint64_t{1} << 40)) return std::nullopt;
+  if (magic != kRecordMagic || left < 24 || len > left - 24) return std::nullopt;
   std::vector<std::byte> payload(static_cast<std::size_t>(len));
   std::uint64_t sum = 0;
   if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
@@ -212,15 +214,20 @@ JournalContents read_journal(
     const std::string& path,
     const std::function<void(const JournalResult&, std::uint64_t)>& on_result) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read journal");
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (!in || ec) throw InputError(path + ": cannot read journal");
   JournalContents c;
   std::map<int, std::deque<Batch>> held;
   std::uint64_t offset = 0;
   bool first = true;
-  while (auto rec = read_record(in)) {
+  while (auto rec = read_record(in, size - offset)) {
     const auto& [type, payload] = *rec;
     const std::uint64_t end = offset + 16 + payload.size() + 8;
-    ByteReader r(payload, path + ": journal record");
+    // Its checksum holds, so a record that does not parse is not torn: another version's journal
+    // or damage the checksum missed. Refuse it rather than resume from a guess.
+    ByteReader r(payload, path + ": journal record at byte " + std::to_string(offset),
+                 ByteReader::Source::file);
     if (first) {
       if (type != header) throw InputError(path + ": not a carlo journal");
       c.fingerprint = r.get_string();
@@ -338,18 +345,24 @@ void sync_directory_of(const std::string& path) noexcept {
 
 Checkpoint read_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read checkpoint");
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (!in || ec) throw InputError(path + ": cannot read checkpoint");
   char magic[8];
   std::uint64_t len = 0;
   if (!in.read(magic, 8) || std::memcmp(magic, kCheckpointMagic, 8) != 0 ||
-      !in.read(reinterpret_cast<char*>(&len), 8) || len > (std::uint64_t{1} << 40))
+      !in.read(reinterpret_cast<char*>(&len), 8))
     throw InputError(path + ": not a carlo checkpoint");
+  // Checked before allocating: a damaged length can say 2^40 bytes.
+  if (size < 24 || len > size - 24)
+    throw InputError(path + ": checkpoint is damaged (payload of " + std::to_string(len) +
+                     " bytes, the file has " + std::to_string(size) + ")");
   std::vector<std::byte> payload(static_cast<std::size_t>(len));
   std::uint64_t sum = 0;
   if (!in.read(reinterpret_cast<char*>(payload.data()), static_cast<std::streamsize>(len)) ||
       !in.read(reinterpret_cast<char*>(&sum), 8) || sum != fnv1a(payload))
     throw InputError(path + ": checkpoint is damaged (checksum mismatch)");
-  ByteReader r(payload, path);
+  ByteReader r(payload, path + ": checkpoint", ByteReader::Source::file);
   Checkpoint c;
   c.fingerprint = r.get_string();
   c.journal_offset = r.get<std::uint64_t>();

@@ -113,6 +113,78 @@ TEST(Journal, ANonJournalFileIsRefusedByName) {
   }
 }
 
+// Appends a journal record (magic, type, length, payload, checksum) whose checksum is right for
+// `payload` but whose length field says `len`.
+void append_record(const std::string& path, std::uint32_t type, const std::string& payload,
+                   std::uint64_t len) {
+  std::ofstream f(path, std::ios::binary | std::ios::app);
+  const std::uint32_t magic = 0x4a4c5243;
+  const std::uint64_t sum = fnv1a(std::as_bytes(std::span(payload.data(), payload.size())));
+  f.write(reinterpret_cast<const char*>(&magic), 4).write(reinterpret_cast<const char*>(&type), 4);
+  f.write(reinterpret_cast<const char*>(&len), 8).write(payload.data(), std::ssize(payload));
+  f.write(reinterpret_cast<const char*>(&sum), 8);
+}
+
+// A garbled length was allocated before the read failed, up to 1 TiB (fuzz_journal: ASan out of
+// memory on tests/fuzz/corpus/journal/torn-huge-length).
+TEST(Journal, ARecordLongerThanTheRestOfTheFileIsTornAndNeverAllocated) {
+  const auto path = temp_path("j6");
+  std::uint64_t good = 0;
+  {
+    JournalWriter w(path, "fp", 1);
+    w.result(result(1, 0, 10));
+    good = w.offset();
+  }
+  append_record(path, 3, "abc", std::uint64_t{1} << 39);
+  int n = 0;
+  auto c = read_journal(path, [&](const JournalResult&, std::uint64_t) { ++n; });
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(c.valid_bytes, good);
+}
+
+// Found by fuzz_journal: a record whose checksum holds but whose contents do not parse threw
+// SystemError (carlo's bug) instead of InputError naming the file.
+TEST(Journal, ARecordWithARightChecksumThatDoesNotParseIsRefusedByName) {
+  const auto path = temp_path("j7");
+  { JournalWriter w(path, "fp", 1); }
+  append_record(path, 2, "abc", 3);  // `assigned` needs a worker and a batch: 3 bytes are short
+  try {
+    read_journal(path, nullptr);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": journal record at byte"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Writes a checkpoint file: magic, length field `len`, `payload` and its right checksum.
+void write_raw_checkpoint(const std::string& path, const std::string& payload, std::uint64_t len) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  const std::uint64_t sum = fnv1a(std::as_bytes(std::span(payload.data(), payload.size())));
+  f.write("CARLOCK1", 8).write(reinterpret_cast<const char*>(&len), 8);
+  f.write(payload.data(), std::ssize(payload)).write(reinterpret_cast<const char*>(&sum), 8);
+}
+
+// The checkpoint twin of the journal's garbled length.
+TEST(Checkpoint, APayloadLongerThanTheFileIsRefusedWithoutAllocatingIt) {
+  const auto path = temp_path("c4");
+  write_raw_checkpoint(path, "abc", std::uint64_t{1} << 39);
+  EXPECT_THROW(read_checkpoint(path), InputError);
+}
+
+// Found by fuzz_checkpoint: a payload with a right checksum that does not parse threw SystemError.
+TEST(Checkpoint, APayloadWithARightChecksumThatDoesNotParseIsAnInputError) {
+  const auto path = temp_path("c5");
+  const std::string payload(20, '\x9f');  // a fingerprint length of 0x9f9f... bytes
+  write_raw_checkpoint(path, payload, payload.size());
+  try {
+    read_checkpoint(path);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": checkpoint"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Checkpoint, RoundTrips) {
   const auto path = temp_path("c1");
   Checkpoint c;

@@ -542,5 +542,19 @@ TEST_F(RaggedFile, ErrorsInASubgroupNameTheGroup) {
   expect_refused(path("a.h5"), {path("a.h5") + ":/g/offsets", "past the end"}, "/g");
 }
 
+// Found by fuzz_ragged_file: a damaged attribute message in the group threw SystemError from
+// H5Aexists instead of InputError naming the file. The input is the fuzzer's, kept as a seed.
+TEST(RaggedFileFuzzed, ADamagedAttributeMessageIsRefusedNamingTheFile) {
+  const std::string file = std::string(CARLO_TEST_SOURCE_DIR) +
+                           "/tests/fuzz/corpus/ragged_file/crash-damaged-attribute.h5";
+  try {
+    RaggedReader r(file);
+    FAIL() << "opened";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(file + ":/: attribute 'format'"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace carlo::io
