@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 namespace carlo::io {
@@ -66,6 +67,29 @@ struct RaggedReader::Impl {
   }
 };
 
+namespace {
+
+/// Whether the bytes HDF5 reads for the first and last values of a contiguous dataset are the
+/// file's bytes at `offset`, where the window load copies (and `--share mmap` maps) them from.
+/// A file whose superblock has an unusual base address (found by fuzz_ragged_file) can make
+/// H5Dget_offset point elsewhere: then carlo would compute on other values than h5py shows.
+bool raw_bytes_match(const std::string& path, hid_t values, hid_t file_type, std::uint64_t offset,
+                     std::uint64_t n_values, std::size_t value_size) {
+  const std::uint64_t probe = std::min<std::uint64_t>(n_values, 512);
+  std::vector<std::byte> via_hdf5(static_cast<std::size_t>(probe) * value_size);
+  std::vector<std::byte> raw(via_hdf5.size());
+  std::ifstream file(path, std::ios::binary);
+  for (const std::uint64_t first : {std::uint64_t{0}, n_values - probe}) {
+    h5::read_1d(values, file_type, first, probe, via_hdf5.data(), h5::Blame::input);
+    file.seekg(static_cast<std::streamoff>(offset + first * value_size));
+    file.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size()));
+    if (!file || raw != via_hdf5) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 RaggedReader::RaggedReader(const std::string& path, const std::string& group)
     : impl_(std::make_unique<Impl>()) {
   h5::ErrorSilencer quiet;
@@ -117,6 +141,12 @@ RaggedReader::RaggedReader(const std::string& path, const std::string& group)
   m.info.values_layout = st.layout;
   m.info.values_contiguous = st.contiguous && st.file_offset.has_value();
   m.info.values_file_offset = st.file_offset.value_or(0);
+  if (m.info.values_contiguous && n_values > 0 &&
+      !raw_bytes_match(path, m.values, vtype, m.info.values_file_offset, n_values,
+                       dtype_size(*dtype))) {
+    m.info.values_contiguous = false;  // read through HDF5, never copied from the file directly
+    m.info.values_layout += " (not at the file offset HDF5 reports)";
+  }
   try {  // a damaged attribute message is the file's fault (found by fuzz_ragged_file)
     m.info.has_format_attribute = h5::has_attr(grp, "format", h5::Blame::input);
   } catch (const InputError& e) {

@@ -4,8 +4,7 @@
 /// opening either throws InputError naming the file, or gives a RaggedInfo whose offsets read and
 /// validate (or throw InputError) and whose values read (or throw InputError). When the info says
 /// the values are contiguous in native order (what `carlo run` memory-maps), the file's bytes at
-/// values_file_offset must be the values HDF5 reads (with CARLO_FUZZ_CHECK_MAPPED=1 only: an open
-/// finding fails it).
+/// values_file_offset must be the values HDF5 reads.
 #include "fuzz_util.h"
 #include "io/ragged_file.h"
 
@@ -23,11 +22,6 @@ constexpr std::uint64_t kMaxRead = std::uint64_t{1} << 20;
 
 void check_mapped_bytes(const carlo::io::RaggedInfo& info, const std::uint8_t* file,
                         std::size_t file_size, const std::vector<char>& values) {
-  // Off unless CARLO_FUZZ_CHECK_MAPPED is set: it fails on an open finding (a file whose superblock
-  // base address is not 0, tests/fuzz/open/, docs/benchmarks.md "Fuzzing") that is not fixed yet,
-  // and the CTest entry would fail on it every time instead of looking for new findings.
-  static const bool enabled = std::getenv("CARLO_FUZZ_CHECK_MAPPED") != nullptr;
-  if (!enabled) return;
   if (!info.values_contiguous || !info.values_native_order) return;
   const std::uint64_t bytes = values.size();
   // Past the end of the file the engine refuses with "file is truncated" before mapping.

@@ -556,5 +556,17 @@ TEST(RaggedFileFuzzed, ADamagedAttributeMessageIsRefusedNamingTheFile) {
   }
 }
 
+// Found by fuzz_ragged_file: a superblock whose base address is not 0 made HDF5 read the values
+// from other bytes than those at the offset H5Dget_offset reports, where the window load copies
+// and --share mmap maps them from: carlo would have computed on other values than h5py shows.
+// Such values are read through HDF5 instead (and are not mappable).
+TEST(RaggedFileFuzzed, ValuesNotAtTheirReportedOffsetAreReadThroughHdf5) {
+  const std::string file = std::string(CARLO_TEST_SOURCE_DIR) +
+                           "/tests/fuzz/corpus/ragged_file/crash-base-address-52.h5";
+  RaggedReader r(file);
+  EXPECT_FALSE(r.info().values_contiguous);
+  EXPECT_NE(r.info().values_layout.find("not at the file offset"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace carlo::io
