@@ -5,7 +5,7 @@
 #      scheduler and the plugin tests (dlopen of real plugins into an instrumented carlo; the
 #      other end-to-end tests only repeat code paths covered there, several times slower),
 #   2. the fuzz pass: the libFuzzer targets of tests/fuzz/ built by clang in build-fuzz/
-#      (scripts/fuzz.sh), each fuzzing its reader for 45 s from the committed seed corpus,
+#      (scripts/fuzz.sh), each fuzzing its reader for 30 s from the committed seed corpus,
 #   3. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format),
 #   4. when run as root: the MPI test suites and a few end-to-end runs again as the unprivileged
 #      system user carlo-test (made here if absent), since clusters never run carlo as root.
