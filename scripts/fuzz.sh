@@ -3,7 +3,7 @@
 # clang: carlo's sources with -fsanitize=fuzzer-no-link,address,undefined, the targets with
 # -fsanitize=fuzzer. Only carlo_lib and the four targets are built, not carlo or the tests.
 # Then, unless --build-only, runs them through CTest (label fuzz, one at a time,
-# $CARLO_FUZZ_SECONDS each, 30 by default). Exits 0 with a note, doing nothing, without clang.
+# $CARLO_FUZZ_SECONDS each, 20 by default). Exits 0 with a note, doing nothing, without clang.
 # Extra arguments after the options go to ctest, e.g. -R fuzz.journal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if ! command -v clang++ >/dev/null || ! command -v clang >/dev/null; then
   exit 0
 fi
 build_dir=${CARLO_FUZZ_BUILD_DIR:-build-fuzz}
-seconds=${CARLO_FUZZ_SECONDS:-30}
+seconds=${CARLO_FUZZ_SECONDS:-20}
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

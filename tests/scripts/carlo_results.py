@@ -16,3 +16,13 @@ def results_contents(path):
                 out[name] = dict(obj.attrs.items())
         f.visititems(visit)
     return out
+
+
+def lock_holder(out):
+    """The text of the run's lock file OUT.lock ("carlo run pid N on host H since T"), or "" while
+    no run holds the output: tests that signal or kill a run wait for it instead of sleeping."""
+    try:
+        with open(out + ".lock") as f:
+            return f.read()
+    except OSError:
+        return ""

@@ -16,6 +16,8 @@ import time
 
 import h5py
 
+from carlo_results import lock_holder  # shared helpers in tests/scripts/
+
 CARLO = os.environ["CARLO_BIN"]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 TASKS, BINS, FAIL = 1500, 37, 77
@@ -78,14 +80,6 @@ def ranks_and_batches_identical():
         same(ref, out, "8 ranks on two nodes")
         p = subprocess.run([CARLO, "report", out], capture_output=True, text=True)
         check(p.returncode == 0 and "flux  length 37, real, sum" in p.stdout, f"report: {p.stdout}")
-
-
-def lock_holder(out):
-    try:
-        with open(out + ".lock") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def kill_job(proc):

@@ -13,6 +13,8 @@ import time
 
 import h5py
 
+from carlo_results import lock_holder  # shared helpers in tests/scripts/
+
 CARLO = os.environ["CARLO_BIN"]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 # Faults with retries, a permanent failure and a tally; tasks sleep so a run lasts a few seconds.
@@ -46,14 +48,6 @@ def reference(d):
     p = subprocess.run(mpirun(2, ARGS + ["-o", ref]), env=ENV, capture_output=True, text=True)
     check(p.returncode == 2, f"reference run: exit {p.returncode}: {p.stderr}")
     return ref
-
-
-def lock_holder(out):
-    try:
-        with open(out + ".lock") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def started(out, proc, settle, before=""):

@@ -16,7 +16,7 @@ import time
 import h5py
 import numpy as np
 
-from carlo_results import results_contents  # shared helpers in tests/scripts/
+from carlo_results import lock_holder, results_contents  # shared helpers in tests/scripts/
 
 CARLO = os.environ["CARLO_BIN"]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -113,14 +113,6 @@ def identical_across_ranks():
     slab(2, ["--tasks", "64", "--seed", "10", "--particles", "3000", "--bins", "50", "-o", other])
     check(results_contents(other)["tallies/flux"] != results_contents(ref)["tallies/flux"],
           "another seed gives another flux")
-
-
-def lock_holder(out):
-    try:
-        with open(out + ".lock") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def session_pids(proc):

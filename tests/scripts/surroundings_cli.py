@@ -12,7 +12,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from carlo_results import results_contents  # noqa: E402
+from carlo_results import lock_holder, results_contents  # noqa: E402
 
 CARLO = os.environ["CARLO_BIN"]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -123,7 +123,7 @@ def in_private_mounts():
                             + sys.argv).returncode)
 
 
-def full_disk_case(d, name, args, size, failing):
+def full_disk_case(d, name, args, size, failing, every="0.2"):
     """Runs `args` with the output on a tmpfs of `size`: a clean stop (exit 4, one line naming
     the file that failed and ENOSPC), then --resume on a larger tmpfs gives the reference."""
     ref = os.path.join(d, name + "-ref.h5")
@@ -133,7 +133,7 @@ def full_disk_case(d, name, args, size, failing):
     os.mkdir(mnt)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mnt], check=True)
     out = os.path.join(mnt, "r.h5")
-    run = mpirun(2, args + ["-o", out, "--checkpoint-every", "0.2"])
+    run = mpirun(2, args + ["-o", out, "--checkpoint-every", every])
     p = subprocess.run(run, env=ENV, capture_output=True, text=True, timeout=300)
     lines = [l for l in p.stderr.splitlines() if l.startswith("carlo")]
     check(p.returncode == 4, f"{name}: exit {p.returncode} on a full disk: {p.stderr}")
@@ -165,21 +165,20 @@ def disk_full_then_resume_identical():
     walk = ["--sim", "walk", "--data", graph, "--tasks", "3000", "--seed", "4", "--walks-per-task", "50"]
     # A fresh run's checkpoints of an all-zero tally are sparse files (zero blocks are holes), so
     # the results file is the first 2 MiB write that cannot fit.
-    full_disk_case(d, "results", walk, "2000k", ":")  # the tally, written as the run finishes
-    walk[walk.index("--tasks") + 1] = "40000"
-    full_disk_case(d, "checkpoint", walk, "3500k", ".ckpt")
+    # No periodic checkpoint: a 2 MiB one would not fit either.
+    full_disk_case(d, "results", walk, "2000k", ":", every="600")
+    # Checkpoints every 50 ms over a run of about a second: the first with visits fits, the next
+    # one, written beside it, does not.
+    walk[walk.index("--tasks") + 1] = "100000"
+    full_disk_case(d, "checkpoint", walk, "3500k", ".ckpt", every="0.05")
 
 
 def lock_holder_pid(out, deadline):
     """The pid of rank 0 once the run holds its output (the lock file names it), else None."""
     while time.time() < deadline:
-        try:
-            with open(out + ".lock") as f:
-                words = f.read().split()
-            if "pid" in words:
-                return int(words[words.index("pid") + 1])
-        except (FileNotFoundError, ValueError, IndexError):
-            pass
+        words = lock_holder(out).split()
+        if "pid" in words[:-1] and words[words.index("pid") + 1].isdigit():
+            return int(words[words.index("pid") + 1])
         time.sleep(0.002)
     return None
 

@@ -17,6 +17,8 @@ import time
 import h5py
 import numpy as np
 
+from carlo_results import lock_holder  # shared helpers in tests/scripts/
+
 parser = argparse.ArgumentParser()
 parser.add_argument("case")
 parser.add_argument("--plugin", required=True)
@@ -116,14 +118,6 @@ def identical_across_ranks_and_batches():
     single = tmp("single.h5")
     run(1, ["--tasks", "300", "-o", single, "--fail-task", "11"], expect=2)
     same(ref, single, "1 rank")
-
-
-def lock_holder(out):
-    try:
-        with open(out + ".lock") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def descendants(pid):
