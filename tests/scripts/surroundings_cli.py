@@ -167,9 +167,9 @@ def disk_full_then_resume_identical():
     # the results file is the first 2 MiB write that cannot fit.
     # No periodic checkpoint: a 2 MiB one would not fit either.
     full_disk_case(d, "results", walk, "2000k", ":", every="600")
-    # Checkpoints every 50 ms over a run of about a second: the first with visits fits, the next
-    # one, written beside it, does not.
-    walk[walk.index("--tasks") + 1] = "100000"
+    # Checkpoints every 50 ms over a run of half a second or more: the first with visits fits,
+    # the next one, written beside it, does not.
+    walk[walk.index("--tasks") + 1] = "40000"
     full_disk_case(d, "checkpoint", walk, "3500k", ".ckpt", every="0.05")
 
 
