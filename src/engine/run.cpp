@@ -26,6 +26,9 @@
 namespace carlo::engine {
 namespace {
 
+/// When the library was loaded, just before main(): the timings' "start" phase runs from here.
+const std::chrono::steady_clock::time_point g_process_start = std::chrono::steady_clock::now();
+
 // A run whose first tasks all fail is broken (a bad simulation or data): stop instead of
 // retrying every task of a long job (docs/running.md).
 constexpr std::uint64_t kAbortAfterFailures = 100;
@@ -177,23 +180,32 @@ class RunEngine {
         root_(rt.world_rank() == 0), guard_(*observer.interrupt) {}
 
   RunOutcome execute() {
+    phase("start");
     if (decide_start() == RunPersistence::Start::already_complete) {
       RunOutcome out;
       out.already_complete = true;
       return out;
     }
+    phase("decide");
     load_data();
+    phase("load");
     if (stop_requested("loading the data")) return stopped_before_start();
     build_simulation();
+    phase("build");
     if (stop_requested("building the simulation")) return stopped_before_start();
     open_results();
+    phase("open");
     build_master();
+    phase("master");
     run_loops();
     Tallies tallies = node_tallies_->reduce(rt_);  // exact sums (counts, limbs): order-free
+    phase("reduce");
     node_tallies_.reset();
     channel_.reset();
     RunOutcome out;
     if (root_) out = finish_or_report(std::move(tallies));
+    phase("finish");
+    if (root_) report_times(out);
     std::vector<std::byte> code{static_cast<std::byte>(out.exit_code)};
     rt_.broadcast(code);
     out.exit_code = static_cast<int>(code.at(0));
@@ -201,6 +213,33 @@ class RunEngine {
   }
 
  private:
+  /// Ends the phase `name` of the timings (RunOutcome::phases) now.
+  void phase(const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    phases_.emplace_back(name, std::chrono::duration<double>(now - phase_start_).count());
+    phase_start_ = now;
+  }
+
+  /// The phases, and per worker its tasks and the time it held a batch (union of intervals).
+  void report_times(RunOutcome& out) const {
+    out.phases = phases_;
+    std::vector<sched::BatchRecord> batches = master_->timeline();
+    std::sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) {
+      return a.worker != b.worker ? a.worker < b.worker : a.start < b.start;
+    });
+    double covered_to = 0;
+    for (const auto& b : batches) {
+      if (out.workers.empty() || out.workers.back().worker != b.worker) {
+        out.workers.push_back({b.worker, 0, 0});
+        covered_to = b.start;
+      }
+      auto& w = out.workers.back();
+      w.tasks += b.tasks;
+      w.busy += std::max(0.0, b.end - std::max(b.start, covered_to));
+      covered_to = std::max(covered_to, b.end);
+    }
+  }
+
   /// Rank 0 decides: a fresh start, a resume, or nothing to do; every rank learns it.
   /// Rank 0 first takes the output set's lock, before anything of it is read or written.
   RunPersistence::Start decide_start() {
@@ -297,9 +336,11 @@ class RunEngine {
     channel_ = rt_.make_channel();
     runner_.emplace(*sim_, c_.seed);
     agreed(rt_, [&] { node_tallies_.emplace(rt_, specs_); });  // collective
+    phase("tallies");
     try {
       if (root_) run_master_and_worker();
       else sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+      phase("tasks");
     } catch (const std::exception& e) {
       // Never unwind past here: the shared segments' destructors are collective, and the other
       // ranks wait for this one. The caller ends the job.
@@ -490,7 +531,9 @@ class RunEngine {
   const bool root_;
   const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
-  std::optional<OutputLock> lock_;  ///< rank 0: this run owns the output set
+  std::chrono::steady_clock::time_point phase_start_ = g_process_start;
+  std::vector<std::pair<std::string, double>> phases_{};  ///< CARLO_TIMINGS: name, seconds
+  std::optional<OutputLock> lock_;                        ///< rank 0: this run owns the output set
   RunPersistence::Start start_ = RunPersistence::Start::fresh;
   // Declared in the order they are built; destroyed in reverse (the simulation before the data
   // it views; the data, a collective free of the node's window, last).
