@@ -118,8 +118,8 @@ void print_timings(const engine::RunOutcome& o) {
   std::snprintf(buf, sizeof buf, " total=%.3f", total);
   std::fprintf(stderr, "%s%s\n", line.c_str(), buf);
   for (const auto& w : o.workers)
-    std::fprintf(stderr, "carlo timings: worker=%d tasks=%llu busy=%.3f\n", w.worker,
-                 static_cast<unsigned long long>(w.tasks), w.busy);
+    std::fprintf(stderr, "carlo timings: worker=%d tasks=%llu busy=%.3f cpu=%.3f\n", w.worker,
+                 static_cast<unsigned long long>(w.tasks), w.busy, w.cpu);
 }
 
 int run(transport::Runtime& rt, const Args& args) {

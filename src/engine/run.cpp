@@ -15,7 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
+#include <ctime>  // clock_gettime
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -168,6 +168,21 @@ RunProgress progress_of(const sched::Master& m, double seconds) {
   return s;
 }
 
+/// CPU time of the calling thread since construction.
+class CpuClock {
+ public:
+  CpuClock() noexcept : start_(now()) {}
+  double seconds() const noexcept { return now() - start_; }
+
+ private:
+  static double now() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
+  double start_;
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -198,6 +213,7 @@ class RunEngine {
     build_master();
     phase("master");
     run_loops();
+    gather_worker_cpu();
     Tallies tallies = node_tallies_->reduce(rt_);  // exact sums (counts, limbs): order-free
     phase("reduce");
     node_tallies_.reset();
@@ -220,6 +236,15 @@ class RunEngine {
     phase_start_ = now;
   }
 
+  /// Collective: every worker's CPU seconds (its thread's), on rank 0, in microseconds.
+  void gather_worker_cpu() {
+    std::vector<std::uint64_t> micros(static_cast<std::size_t>(rt_.world_size()), 0);
+    micros[static_cast<std::size_t>(rt_.world_rank())] =
+        static_cast<std::uint64_t>(worker_cpu_ * 1e6);
+    rt_.reduce_sum(micros);
+    if (root_) worker_cpus_ = std::move(micros);
+  }
+
   /// The phases, and per worker its tasks and the time it held a batch (union of intervals).
   void report_times(RunOutcome& out) const {
     out.phases = phases_;
@@ -234,6 +259,8 @@ class RunEngine {
         covered_to = b.start;
       }
       auto& w = out.workers.back();
+      if (static_cast<std::size_t>(b.worker) < worker_cpus_.size())
+        w.cpu = static_cast<double>(worker_cpus_[static_cast<std::size_t>(b.worker)]) / 1e6;
       w.tasks += b.tasks;
       w.busy += std::max(0.0, b.end - std::max(b.start, covered_to));
       covered_to = std::max(covered_to, b.end);
@@ -338,8 +365,13 @@ class RunEngine {
     agreed(rt_, [&] { node_tallies_.emplace(rt_, specs_); });  // collective
     phase("tallies");
     try {
-      if (root_) run_master_and_worker();
-      else sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+      if (root_) {
+        run_master_and_worker();
+      } else {
+        const CpuClock cpu;
+        sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+        worker_cpu_ = cpu.seconds();
+      }
       phase("tasks");
     } catch (const std::exception& e) {
       // Never unwind past here: the shared segments' destructors are collective, and the other
@@ -356,7 +388,9 @@ class RunEngine {
     std::exception_ptr worker_error;
     std::thread worker([&] {
       try {
+        const CpuClock cpu;
         sched::run_worker(*worker_side, 0, *runner_, node_tallies_->store());
+        worker_cpu_ = cpu.seconds();
       } catch (...) {
         worker_error = std::current_exception();
       }
@@ -533,7 +567,9 @@ class RunEngine {
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point phase_start_ = g_process_start;
   std::vector<std::pair<std::string, double>> phases_{};  ///< CARLO_TIMINGS: name, seconds
-  std::optional<OutputLock> lock_;                        ///< rank 0: this run owns the output set
+  double worker_cpu_ = 0;                   ///< this rank's worker: CPU seconds of its loop
+  std::vector<std::uint64_t> worker_cpus_;  ///< rank 0: every worker's, in microseconds
+  std::optional<OutputLock> lock_;          ///< rank 0: this run owns the output set
   RunPersistence::Start start_ = RunPersistence::Start::fresh;
   // Declared in the order they are built; destroyed in reverse (the simulation before the data
   // it views; the data, a collective free of the node's window, last).

@@ -75,12 +75,13 @@ struct RunOutcome {
   /// runs from the process's start to the engine's: MPI start-up and argument parsing). Filled
   /// by every run that reaches the first task; `carlo run` prints it with CARLO_TIMINGS=1.
   std::vector<std::pair<std::string, double>> phases;
-  /// Per worker (rank) of this run: tasks resolved and seconds with a batch in hand (the union
-  /// of its batches' assign-to-result intervals on the master's clock).
+  /// Per worker (rank) of this run: tasks resolved, seconds with a batch in hand (the union of
+  /// its batches' assign-to-result intervals on the master's clock) and CPU seconds of its loop.
   struct WorkerTime {
     int worker = 0;
     std::uint64_t tasks = 0;
     double busy = 0;
+    double cpu = 0;
   };
   std::vector<WorkerTime> workers;
 };

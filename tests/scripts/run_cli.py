@@ -88,6 +88,7 @@ def check_timings(stderr, ranks, tasks):
     done = sum(int(w["tasks"]) for w in workers)
     check(tasks <= done <= tasks + 3, f"workers' tasks {done} cover the {tasks} tasks once")
     check(all(0 <= float(w["busy"]) <= float(phases["total"]) for w in workers), f"{workers}")
+    check(all(0 < float(w["cpu"]) <= float(phases["total"]) for w in workers), f"{workers}")
 
 
 def identical_across_ranks_and_batches():
