@@ -44,6 +44,10 @@ void check_output_names(const std::string& sim, const std::vector<ObservationSpe
     if (name.empty() || name == "." || name.find('/') != std::string::npos)
       throw InputError("simulation '" + sim + "': " + kind + " name '" + name +
                        "' cannot name a dataset (empty, '.' or containing '/')");
+    // NAME[i] labels component i of a vector observation (--target-stderr, reports).
+    if (kind == "observation" && name.find_first_of("[]") != std::string::npos)
+      throw InputError("simulation '" + sim + "': observation name '" + name +
+                       "' contains '[' or ']', which label a vector's components (NAME[i])");
     if (!seen.insert(kind + "/" + name).second)
       throw InputError("simulation '" + sim + "' declares " + kind + " '" + name + "' twice");
   };

@@ -208,6 +208,7 @@ def usage_errors():
         (["--sim", "nope", "--tasks", "5", "--seed", "1", "-o", out], "unknown simulation 'nope'"),
         (["--sim", "pi", "--seed", "1", "-o", out], "--tasks is required"),
         (["--sim", "pi", "--tasks", "-3", "--seed", "1", "-o", out], "--tasks"),
+        (["--sim", "pi", "--tasks", "0", "--seed", "1", "-o", out], "--tasks must be at least 1"),
         (["--sim", "bootstrap", "--tasks", "5", "--seed", "1", "-o", out], "needs --data"),
         (["--sim", "bootstrap", "--data", "/nonexistent.h5", "--tasks", "5", "--seed", "1", "-o", out],
          "/nonexistent.h5"),
