@@ -64,7 +64,7 @@ struct Case {
   bool huge;
 };
 
-constexpr std::size_t kAhead = 16;  // TallyStore's kPrefetchAhead
+constexpr std::size_t kAhead = 128;  // TallyStore's kPrefetchAhead
 
 template <bool Prefetch>
 void run_kernels(const Case& c, const std::vector<std::uint64_t>& bin,
