@@ -31,7 +31,8 @@ Histogram make_histogram(std::span<const double> values);
 /// make_histogram over values that arrive in pieces, in two passes, holding O(bins) memory: the
 /// first pass decides the bins (finite count, min, max, and the lattice of up to 120 distinct
 /// values), the second counts. Both passes must present the same values in the same task order
-/// (any piece sizes); the result is then bitwise make_histogram of all of them.
+/// (any piece sizes); the result is then bitwise make_histogram of all of them. Values that
+/// changed between the passes (a file still being written) land in the nearest bin.
 class HistogramBuilder {
  public:
   /// Pass 1.
@@ -68,7 +69,8 @@ std::vector<RunningPoint> running_estimate(std::span<const double> values, std::
 /// running_estimate over values that arrive in pieces, in two passes (the spacing of the points
 /// needs the number of values), holding O(max_points) memory. Both passes must present the same
 /// values in the same task order (any piece sizes); the result is then bitwise running_estimate
-/// of all of them.
+/// of all of them. Values that appeared between the passes (a file still being written) add no
+/// points beyond the min(n, max_points) pass 1 planned.
 class RunningBuilder {
  public:
   explicit RunningBuilder(std::size_t max_points) : max_points_(max_points) {}
