@@ -733,6 +733,20 @@ std::vector<double> read_observation(const std::string& path, const std::string&
   return out;
 }
 
+void scan_observation(const std::string& path, const std::string& name,
+                      const std::function<void(std::span<const double>)>& visit,
+                      std::uint64_t piece_values) {
+  h5::Id file = open_results(path);
+  const auto [spec, column] = find_column(file, path, name);
+  h5::Id d = open_member(file, path, "observations", spec.name, "observation");
+  const auto d_dims = h5::dims(d);
+  const std::uint64_t n = d_dims.empty() ? 0 : d_dims[0];
+  // Rows per piece: the buffer holds whole rows of a vector observation, all its columns.
+  const std::uint64_t rows = std::max<std::uint64_t>(piece_values / spec.width(), 1);
+  std::vector<double> buffer;
+  dataset_scan(d, n, rows, buffer, spec.width(), column)(visit);
+}
+
 std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name) {
   h5::Id file = open_results(path);
   h5::Id d = open_member(file, path, "tallies", name, "tally");

@@ -136,6 +136,16 @@ ResultsInfo read_results_info(const std::string& path);
 /// /observations/<name>, all tasks (NaN where not done). `name` is a scalar observation or a
 /// column name[i] of a vector (its component i).
 std::vector<double> read_observation(const std::string& path, const std::string& name);
+/// Default piece of `scan_observation`: 2^19 values, 4 MiB.
+inline constexpr std::uint64_t kObservationPiece = std::uint64_t{1} << 19;
+/// The values read_observation returns, handed to `visit` in task order in pieces of at most
+/// `piece_values` values (at least one task each), so a huge column (a killed 2^34-task run) can
+/// be read with memory bounded by the piece, whatever the task count (a vector of k components is
+/// read max(piece_values / k, 1) whole rows at a time, in two buffers of that many rows). A span is
+/// valid during its call only.
+void scan_observation(const std::string& path, const std::string& name,
+                      const std::function<void(std::span<const double>)>& visit,
+                      std::uint64_t piece_values = kObservationPiece);
 /// /tallies/<name> of a count tally.
 std::vector<std::uint64_t> read_tally(const std::string& path, const std::string& name);
 /// /tallies/<name> of a real tally (float64 sums, correctly rounded).

@@ -6,6 +6,7 @@
 #include "report/svg_report.h"
 
 #include <algorithm>
+#include <span>
 
 namespace carlo::report {
 
@@ -28,8 +29,19 @@ std::string subtitle(const io::ResultsInfo& info) {
 }
 
 ObservationSeries series(const std::string& path, const ObservationView& o) {
-  // One observation in memory at a time: T doubles.
-  const std::vector<double> values = io::read_observation(path, o.name);
+  // Two passes over the column in pieces: memory bounded by a piece whatever the task count (a
+  // killed 2^34-task run is 128 GiB of NaN per observation). The first decides the histogram's bins
+  // and the running estimate's spacing, the second counts and runs.
+  HistogramBuilder histogram;
+  RunningBuilder running(kPlotPoints);
+  io::scan_observation(path, o.name, [&](std::span<const double> piece) {
+    histogram.observe(piece);
+    running.observe(piece);
+  });
+  io::scan_observation(path, o.name, [&](std::span<const double> piece) {
+    histogram.count(piece);
+    running.add(piece);
+  });
   ObservationSeries s;
   s.name = o.name;
   s.count = o.summary.count;
@@ -37,8 +49,8 @@ ObservationSeries series(const std::string& path, const ObservationView& o) {
   s.stderr_ = o.summary.stderr_;
   s.p2_5 = o.summary.p2_5;
   s.p97_5 = o.summary.p97_5;
-  s.histogram = make_histogram(values);
-  s.running = running_estimate(values, kPlotPoints);
+  s.histogram = histogram.histogram();
+  s.running = running.points();
   return s;
 }
 

@@ -239,105 +239,134 @@ double draw_timeline(svg::Document& doc, const PlotInput& in, double y) {
 
 }  // namespace
 
-namespace {
+void HistogramBuilder::observe(std::span<const double> values) {
+  for (const double v : values) {
+    if (!std::isfinite(v)) continue;
+    if (finite_++ == 0) lo_ = hi_ = v;
+    lo_ = std::min(lo_, v);
+    hi_ = std::max(hi_, v);
+    if (!lattice_possible_) continue;
+    const auto it = std::lower_bound(distinct_.begin(), distinct_.end(), v);
+    if (it != distinct_.end() && *it == v) continue;
+    if (distinct_.size() == kMaxLatticeBins) {
+      lattice_possible_ = false;
+      distinct_ = {};
+      continue;
+    }
+    distinct_.insert(it, v);
+  }
+}
 
 /// Values on a lattice of at most kMaxLatticeBins points (counts, k/n fractions) get one bin per
 /// lattice point: equal-width bins over such data alias into alternating tall and short bars.
-std::optional<Histogram> lattice_histogram(std::span<const double> values, double lo, double hi) {
-  std::vector<double> distinct;
-  for (const double v : values) {
-    if (!std::isfinite(v)) continue;
-    const auto it = std::lower_bound(distinct.begin(), distinct.end(), v);
-    if (it != distinct.end() && *it == v) continue;
-    if (distinct.size() == kMaxLatticeBins) return std::nullopt;
-    distinct.insert(it, v);
+void HistogramBuilder::fix_bins() {
+  fixed_ = true;
+  if (finite_ == 0) return;
+  if (lattice_possible_ && distinct_.size() >= 2) {
+    double gap = distinct_[1] - distinct_[0];
+    for (std::size_t i = 2; i < distinct_.size(); ++i)
+      gap = std::min(gap, distinct_[i] - distinct_[i - 1]);
+    bool on_lattice = true;
+    for (const double d : distinct_) {
+      const double r = (d - lo_) / gap;
+      if (std::fabs(r - std::round(r)) > 1e-6) on_lattice = false;
+    }
+    const double points = std::round((hi_ - lo_) / gap) + 1;
+    if (on_lattice && points <= static_cast<double>(kMaxLatticeBins)) {
+      gap_ = gap;
+      hist_.lo = lo_ - gap / 2;
+      hist_.hi = hi_ + gap / 2;
+      hist_.counts.assign(static_cast<std::size_t>(points), 0);
+      return;
+    }
   }
-  if (distinct.size() < 2) return std::nullopt;
-  double gap = distinct[1] - distinct[0];
-  for (std::size_t i = 2; i < distinct.size(); ++i)
-    gap = std::min(gap, distinct[i] - distinct[i - 1]);
-  for (const double d : distinct) {
-    const double r = (d - lo) / gap;
-    if (std::fabs(r - std::round(r)) > 1e-6) return std::nullopt;
-  }
-  const double points = std::round((hi - lo) / gap) + 1;
-  if (points > static_cast<double>(kMaxLatticeBins)) return std::nullopt;
-  Histogram hist;
-  hist.lo = lo - gap / 2;
-  hist.hi = hi + gap / 2;
-  hist.counts.assign(static_cast<std::size_t>(points), 0);
-  for (const double v : values) {
-    if (!std::isfinite(v)) continue;
-    const double k = std::clamp(std::round((v - lo) / gap), 0.0, points - 1);
-    hist.counts[static_cast<std::size_t>(k)] += 1;
-  }
-  return hist;
+  std::size_t bins = 1;
+  hist_.lo = lo_;
+  hist_.hi = hi_;
+  if (hi_ > lo_)
+    bins = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::ceil(2 * std::cbrt(static_cast<double>(finite_)))), 1,
+        kMaxBins);
+  else std::tie(hist_.lo, hist_.hi) = padded(lo_, hi_, 0);
+  hist_.counts.assign(bins, 0);
 }
 
-}  // namespace
+void HistogramBuilder::count(std::span<const double> values) {
+  if (!fixed_) fix_bins();
+  if (hist_.counts.empty()) return;
+  const std::size_t bins = hist_.counts.size();
+  if (gap_ > 0) {
+    const double last = static_cast<double>(bins - 1);
+    for (const double v : values) {
+      if (!std::isfinite(v)) continue;
+      const double k = std::clamp(std::round((v - lo_) / gap_), 0.0, last);
+      hist_.counts[static_cast<std::size_t>(k)] += 1;
+    }
+    return;
+  }
+  const double width = (hist_.hi - hist_.lo) / static_cast<double>(bins);
+  for (const double v : values) {
+    if (!std::isfinite(v)) continue;
+    const double k = std::floor((v - hist_.lo) / width);
+    hist_.counts[std::min(bins - 1, static_cast<std::size_t>(std::max(k, 0.0)))] += 1;
+  }
+}
+
+Histogram HistogramBuilder::histogram() {
+  if (!fixed_) fix_bins();
+  return std::move(hist_);
+}
 
 Histogram make_histogram(std::span<const double> values) {
-  Histogram hist;
-  std::uint64_t n = 0;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (const double v : values) {
-    if (!std::isfinite(v)) continue;
-    ++n;
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
+  HistogramBuilder b;
+  b.observe(values);
+  b.count(values);
+  return b.histogram();
+}
+
+void RunningBuilder::observe(std::span<const double> values) {
+  for (const double v : values)
+    if (!std::isnan(v)) ++n_;
+}
+
+/// Point j (1-based) at ceil(j·n/points) values: evenly spaced, the last one at n. Split so j·n
+/// cannot overflow: ceil(j·n/p) = j·(n/p) + ceil(j·(n%p)/p), j and n%p below p.
+std::uint64_t RunningBuilder::target(std::uint64_t j) const {
+  const std::uint64_t quotient = n_ / points_, remainder = n_ % points_;
+  return j * quotient + (j * remainder + points_ - 1) / points_;
+}
+
+void RunningBuilder::add(std::span<const double> values) {
+  if (!started_) {
+    started_ = true;
+    points_ = std::min<std::uint64_t>(n_, max_points_);
+    if (points_ == 0) return;
+    out_.reserve(static_cast<std::size_t>(points_));
+    next_ = target(j_);
   }
-  if (n == 0) return hist;
-  if (auto lattice = lattice_histogram(values, lo, hi)) return *lattice;
-  std::size_t bins = 1;
-  if (hi > lo)
-    bins = std::clamp<std::size_t>(
-        static_cast<std::size_t>(std::ceil(2 * std::cbrt(static_cast<double>(n)))), 1, kMaxBins);
-  else std::tie(lo, hi) = padded(lo, hi, 0);
-  hist.lo = lo;
-  hist.hi = hi;
-  hist.counts.assign(bins, 0);
-  const double width = (hi - lo) / static_cast<double>(bins);
+  if (points_ == 0) return;
   for (const double v : values) {
-    if (!std::isfinite(v)) continue;
-    const double k = std::floor((v - lo) / width);
-    hist.counts[std::min(bins - 1, static_cast<std::size_t>(std::max(k, 0.0)))] += 1;
+    if (std::isnan(v)) continue;
+    ++k_;
+    const double delta = v - mean_;
+    mean_ += delta / static_cast<double>(k_);
+    m2_ += delta * (v - mean_);
+    // j_ <= points_: a file still being written may show more values than pass 1 counted.
+    if (k_ == next_ && j_ <= points_) {
+      const double half =
+          k_ < 2 ? std::numeric_limits<double>::quiet_NaN()
+                 : kZ95 * std::sqrt(m2_ / static_cast<double>(k_ - 1) / static_cast<double>(k_));
+      out_.push_back({k_, mean_, half});
+      next_ = target(++j_);
+    }
   }
-  return hist;
 }
 
 std::vector<RunningPoint> running_estimate(std::span<const double> values, std::size_t max_points) {
-  std::uint64_t n = 0;
-  for (const double v : values)
-    if (!std::isnan(v)) ++n;
-  std::vector<RunningPoint> out;
-  if (n == 0 || max_points == 0) return out;
-  const std::uint64_t points = std::min<std::uint64_t>(n, max_points);
-  out.reserve(static_cast<std::size_t>(points));
-  // Point j (1-based) at ceil(j·n/points) values: evenly spaced, the last one at n.
-  std::uint64_t j = 1;
-  // Split so j·n cannot overflow: ceil(j·n/p) = j·(n/p) + ceil(j·(n%p)/p), j and n%p below p.
-  const std::uint64_t quotient = n / points, remainder = n % points;
-  const auto target = [&](std::uint64_t jj) {
-    return jj * quotient + (jj * remainder + points - 1) / points;
-  };
-  std::uint64_t next = target(j);
-  std::uint64_t k = 0;
-  double mean = 0, m2 = 0;
-  for (const double v : values) {
-    if (std::isnan(v)) continue;
-    ++k;
-    const double delta = v - mean;
-    mean += delta / static_cast<double>(k);
-    m2 += delta * (v - mean);
-    if (k == next) {
-      const double half =
-          k < 2 ? std::numeric_limits<double>::quiet_NaN()
-                : kZ95 * std::sqrt(m2 / static_cast<double>(k - 1) / static_cast<double>(k));
-      out.push_back({k, mean, half});
-      next = target(++j);
-    }
-  }
-  return out;
+  RunningBuilder b(max_points);
+  b.observe(values);
+  b.add(values);
+  return b.points();
 }
 
 std::string render_report_svg(const PlotInput& in) {

@@ -3,7 +3,7 @@
 # of docs/analysis-python.md run with and without pandas (report_cli.py CASE).
 set(_report_cases
   text_complete json_complete json_bootstrap_data failed_tasks partial running json_escaping
-  plot plot_downsampled plot_without_timeline errors
+  plot plot_downsampled plot_without_timeline plot_huge_running_file errors
   analysis_example analysis_example_without_pandas)
 foreach(case IN LISTS _report_cases)
   add_test(NAME report.${case}

@@ -360,6 +360,61 @@ def plot_without_timeline():
     check(os.path.getsize(png) > 20000, "renders")
 
 
+def huge_running_file(tasks, written):
+    """A RUNNING results file of `tasks` tasks (a killed run) whose only observation x is
+    float64[tasks] of NaN in chunks never written, except `written` values in two places: the
+    file is megabytes, the column 8·tasks bytes."""
+    path = pi_results(tasks=100, samples=10)
+    rng = np.random.default_rng(7)
+    with h5py.File(path, "a") as f:
+        for g in ("summary", "failures", "options", "timeline", "observations", "tasks"):
+            if g in f:
+                del f[g]
+        f.attrs["state"] = "running"
+        f.attrs["tasks"] = np.uint64(tasks)
+        status = f.create_dataset("tasks/status", (tasks,), np.uint8, chunks=(1 << 20,),
+                                  fillvalue=0)
+        f.create_dataset("tasks/attempts", (tasks,), np.uint8, chunks=(1 << 20,), fillvalue=0)
+        x = f.create_dataset("observations/x", (tasks,), np.float64, chunks=(1 << 16,),
+                             fillvalue=np.nan)
+        values = rng.normal(5, 2, written)
+        half = written // 2
+        x[:half] = values[:half]
+        x[tasks // 2:tasks // 2 + written - half] = values[half:]
+        status[:half] = 1
+    return path, values
+
+
+# Address space `carlo report --plot` gets in plot_huge_running_file: five times what a plot of a
+# small file needs (50 MiB, measured with `ulimit -v`), and an eighth of one column of that file
+# (2 GiB), which the plot used to read whole.
+REPORT_ADDRESS_SPACE = 256 << 20
+
+
+def plot_huge_running_file():
+    """A RUNNING file of 2^28 tasks, almost all never written: `carlo report --plot` reads each
+    column in pieces, so it completes in bounded memory, and draws what was written."""
+    import resource
+    path, values = huge_running_file(1 << 28, 6000)
+    svg = tmp("huge.svg")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (REPORT_ADDRESS_SPACE, REPORT_ADDRESS_SPACE))
+
+    p = subprocess.run([CARLO, "report", path, "--plot", svg], capture_output=True, text=True,
+                       timeout=120, preexec_fn=limit)
+    check(p.returncode == 0, f"carlo report --plot under a {REPORT_ADDRESS_SPACE >> 20} MiB "
+                             f"address space exited {p.returncode}\nstderr: {p.stderr}")
+    root = ET.parse(svg).getroot()
+    check(root.find(SVG + "title").text.startswith("RUNNING"), "plot title says RUNNING")
+    hist = [g for g in root.iter(SVG + "g") if g.get("class") == "histogram"]
+    check(len(hist) == 1, "one histogram")
+    counts = [int(r.get("data-count")) for r in hist[0].iter(SVG + "rect")]
+    check(sum(counts) == len(values), f"histogram holds the written values: {sum(counts)}")
+    line = [p for p in root.iter(SVG + "polyline") if p.get("class") == "running-mean"][0]
+    check(int(line.get("data-points")) == 1000, f"1000 running points: {line.get('data-points')}")
+
+
 def errors():
     missing = tmp("missing.h5")
     p = report(missing, expect=1)

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,6 +157,33 @@ TEST_F(ResultsFile, AVectorObservationIsOneTwoDimensionalDatasetSummarisedPerCom
   EXPECT_EQ(read_observation(path, "s"), (std::vector<double>{1, 2, 3, 4}));
   EXPECT_THROW(read_observation(path, "v[2]"), InputError);
   EXPECT_THROW(read_observation(path, "v"), InputError);
+}
+
+TEST_F(ResultsFile, AScanHandsOverAColumnInPiecesOfAtMostThePieceSize) {
+  const std::string path = file("v.h5");
+  constexpr std::uint64_t kTasks = 1000;
+  ResultsWriter w(path, std::vector<ObservationSpec>{{"s", 0}, {"v", 3}}, {}, kTasks, false);
+  std::vector<double> values(4 * kTasks);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
+  w.write_observations(0, kTasks, values);
+  w.finish(all_done(), {}, {}, sample_meta());
+  for (const char* name : {"s", "v[0]", "v[2]"}) {
+    for (const std::uint64_t piece : {1, 2, 7, 100, 5000}) {
+      std::vector<double> got;
+      std::size_t largest = 0;
+      scan_observation(
+          path, name,
+          [&](std::span<const double> p) {
+            largest = std::max(largest, p.size());
+            got.insert(got.end(), p.begin(), p.end());
+          },
+          piece);
+      EXPECT_TRUE(same_bits(got, read_observation(path, name))) << name << " piece " << piece;
+      EXPECT_LE(largest, std::max<std::uint64_t>(piece, 1)) << name << " piece " << piece;
+      EXPECT_GE(largest, 1u);
+    }
+  }
+  EXPECT_THROW(scan_observation(path, "v[3]", [](std::span<const double>) {}), InputError);
 }
 
 TEST_F(ResultsFile, AVectorObservationOfAFailedTaskIsNaNInEveryComponent) {
