@@ -36,17 +36,19 @@ def rates(carlo_h5, timings_txt):
 
 def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
     tasks = int(tasks)
-    times = {}
+    times, cpus = {}, {}
     with open(times_txt) as f:
-        for name, seconds in (line.split() for line in f if line.strip()):
-            times.setdefault(name, []).append(float(seconds))
+        for name, wall, cpu in (line.split() for line in f if line.strip()):
+            times.setdefault(name, []).append(float(wall))
+            cpus.setdefault(name, []).append(float(cpu))
     med = {name: statistics.median(ts) for name, ts in times.items()}
-    print("medians (whole command, launcher start to exit):")
+    print("medians (whole command, launcher start to exit; CPU = user + sys of all ranks):")
     for name, t in med.items():
-        print(f"  {name:8} {t:7.2f} s  {tasks / t:8.0f} tasks/s  ({len(times[name])} runs: "
-              f"{', '.join(f'{x:.2f}' for x in times[name])})")
+        print(f"  {name:8} {t:7.2f} s  {tasks / t:8.0f} tasks/s  CPU {statistics.median(cpus[name]):7.2f}"
+              f" s  ({len(times[name])} runs: {', '.join(f'{x:.2f}' for x in times[name])})")
     best = min((n for n in med if n != "carlo"), key=med.get)
-    print(f"carlo / best peer ({best}): {med[best] / med['carlo']:.2f}x in tasks/s")
+    print(f"carlo / best peer ({best}): {med[best] / med['carlo']:.2f}x in tasks/s (wall); "
+          f"{statistics.median(cpus[best]) / statistics.median(cpus['carlo']):.2f}x in CPU time")
 
     b = float(re.search(r"([\d.]+) M steps/s", b_line)[1])
     steady = {}

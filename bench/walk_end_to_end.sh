@@ -43,19 +43,20 @@ fi
 # The tasks/steps arithmetic and the checks, in Python (h5py).
 analyse() { $py "$repo/bench/walk_compare.py" "$@"; }
 
-# timed NAME CMD...: runs CMD under /usr/bin/time, appends "NAME seconds" to $dir/times.txt.
+# timed NAME CMD...: runs CMD under /usr/bin/time, appends "NAME wall user+sys" (seconds; the CPU
+# time of all ranks, which the launcher waits for) to $dir/times.txt.
 timed() {
   local name=$1
   shift
-  /usr/bin/time -f %e -o "$dir/time.txt" "$@" 2>"$dir/stderr.txt" || {
+  /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" 2>"$dir/stderr.txt" || {
     cat "$dir/stderr.txt" >&2
     echo "walk_end_to_end: $name failed" >&2
     exit 1
   }
-  local t
-  t=$(tail -n1 "$dir/time.txt")
-  echo "$name $t" >>"$dir/times.txt"
-  printf '  %-8s %7.2f s\n' "$name" "$t"
+  local wall user sys
+  read -r wall user sys < <(tail -n1 "$dir/time.txt")
+  echo "$name $wall $(echo "$user + $sys" | bc)" >>"$dir/times.txt"
+  printf '  %-8s %7.2f s  (CPU %.2f s user + %.2f s sys)\n' "$name" "$wall" "$user" "$sys"
 }
 
 : >"$dir/times.txt"

@@ -6,11 +6,13 @@
                        [--seed 1] -o OUT.h5 [--verbose]
 
 The parent reads the graph with h5py into numpy arrays before the pool forks (the workers share
-them copy-on-write); the tasks go out in contiguous chunks, 4 per worker (load balance on a
-shared machine against the cost of sending each chunk's visits back); each worker runs its chunk
-with the numba kernel of bench/walk_numba.py, the same as bench/walk_mpi4py.py's, and returns the
-chunk's visits and steps; the parent sums them and writes /tallies/visits (uint64) and
-/observations/steps (float64, per task) with h5py. Prints nothing but errors unless --verbose.
+them copy-on-write) and makes one int64 visits row per worker in shared memory
+(multiprocessing.RawArray); the tasks go out in contiguous chunks, 16 per worker (balance on a
+shared machine); a worker runs each chunk with the numba kernel of bench/walk_numba.py, the same
+as bench/walk_mpi4py.py's, adding to its own row, and returns the chunk's steps only (sending 32
+MiB of visits back per chunk cost seconds). The parent sums the rows and writes /tallies/visits
+(uint64) and /observations/steps (float64, per task) with h5py. Prints nothing but errors unless
+--verbose.
 """
 import argparse
 import multiprocessing
@@ -26,16 +28,25 @@ import walk_numba  # noqa: E402
 
 GRAPH = None  # (offsets as int64, values), set before the fork
 ARGS = None
+VISITS = None  # (workers, rows) int64 in shared memory, set before the fork
+MY_VISITS = None  # this worker's row
+
+
+def take_row(counter):
+    """Pool initializer: the worker takes the next row of VISITS."""
+    global MY_VISITS
+    with counter.get_lock():
+        MY_VISITS = VISITS[counter.value]
+        counter.value += 1
 
 
 def run_chunk(chunk):
     first, last = chunk
     offsets, values = GRAPH
-    visits = np.zeros(len(offsets) - 1, np.int64)
     steps = np.zeros(last - first, np.int64)
     walk_numba.run_tasks(offsets, values, first, last, ARGS.walks_per_task, ARGS.alpha,
-                         ARGS.seed, ARGS.lanes, visits, steps)
-    return first, visits, steps
+                         ARGS.seed, ARGS.lanes, MY_VISITS, steps)
+    return first, steps
 
 
 def parse_args():
@@ -53,7 +64,7 @@ def parse_args():
 
 
 def main():
-    global GRAPH, ARGS
+    global GRAPH, ARGS, VISITS
     ARGS = parse_args()
     t0 = time.perf_counter()
     with h5py.File(ARGS.graph, "r") as f:
@@ -65,14 +76,17 @@ def main():
     GRAPH = offsets.view(np.int64), values
     t_load = time.perf_counter() - t0
 
-    n = min(ARGS.tasks, 4 * ARGS.workers)
+    rows = len(offsets) - 1
+    ctx = multiprocessing.get_context("fork")
+    VISITS = np.frombuffer(ctx.RawArray("q", ARGS.workers * rows), np.int64)
+    VISITS = VISITS.reshape(ARGS.workers, rows)
+    n = min(ARGS.tasks, 16 * ARGS.workers)
     chunks = [(ARGS.tasks * i // n, ARGS.tasks * (i + 1) // n) for i in range(n)]
-    visits = np.zeros(len(offsets) - 1, np.int64)
     steps = np.zeros(ARGS.tasks, np.int64)
-    with multiprocessing.get_context("fork").Pool(ARGS.workers) as pool:
-        for first, v, s in pool.imap_unordered(run_chunk, chunks):
-            visits += v
+    with ctx.Pool(ARGS.workers, initializer=take_row, initargs=(ctx.Value("i", 0),)) as pool:
+        for first, s in pool.imap_unordered(run_chunk, chunks):
             steps[first:first + len(s)] = s
+    visits = VISITS.sum(axis=0)
     with h5py.File(ARGS.output, "w") as f:
         f["tallies/visits"] = visits.view(np.uint64)
         f["observations/steps"] = steps.astype(np.float64)
