@@ -44,11 +44,14 @@ def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
     med = {name: statistics.median(ts) for name, ts in times.items()}
     print("medians (whole command, launcher start to exit; CPU = user + sys of all ranks):")
     for name, t in med.items():
-        print(f"  {name:8} {t:7.2f} s  {tasks / t:8.0f} tasks/s  CPU {statistics.median(cpus[name]):7.2f}"
-              f" s  ({len(times[name])} runs: {', '.join(f'{x:.2f}' for x in times[name])})")
+        print(f"  {name:8} {t:7.2f} s  {tasks / t:8.0f} tasks/s  CPU "
+              f"{statistics.median(cpus[name]):7.2f} s  ({len(times[name])} runs: "
+              f"{', '.join(f'{x:.2f}' for x in times[name])})")
+    cpu = {name: statistics.median(cs) for name, cs in cpus.items()}
     best = min((n for n in med if n != "carlo"), key=med.get)
-    print(f"carlo / best peer ({best}): {med[best] / med['carlo']:.2f}x in tasks/s (wall); "
-          f"{statistics.median(cpus[best]) / statistics.median(cpus['carlo']):.2f}x in CPU time")
+    best_cpu = min((n for n in cpu if n != "carlo"), key=cpu.get)
+    print(f"carlo / best peer: {med[best] / med['carlo']:.2f}x in tasks/s (wall, {best}); "
+          f"{cpu[best_cpu] / cpu['carlo']:.2f}x in CPU time ({best_cpu})")
 
     b = float(re.search(r"([\d.]+) M steps/s", b_line)[1])
     steady = {}
