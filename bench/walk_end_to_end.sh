@@ -28,7 +28,10 @@ mpirun=(mpirun -n 2 --oversubscribe)
 common=(--tasks "$tasks" --seed 1)
 
 for f in "$carlo" "$bench_walk"; do
-  [[ -x $f ]] || { echo "walk_end_to_end: $f not built (ninja -C build carlo bench_walk)" >&2; exit 1; }
+  [[ -x $f ]] || {
+    echo "walk_end_to_end: $f not built (ninja -C build carlo bench_walk)" >&2
+    exit 1
+  }
 done
 if ! $py -c "import mpi4py, numba" 2>/dev/null; then
   echo "walk_end_to_end: installing python3-mpi4py python3-numba (the peers need them)" >&2
@@ -61,7 +64,8 @@ timed() {
 
 : >"$dir/times.txt"
 : >"$dir/rates.txt"
-echo "walk end to end: $graph, $tasks tasks, 2 ranks; $(date -u +%F\ %T) UTC, load $(cut -d' ' -f1-3 /proc/loadavg)"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "walk end to end: $graph, $tasks tasks, 2 ranks; $(date -u +%F\ %T) UTC, load $(load)"
 for ((r = 1; r <= rounds; ++r)); do
   echo "round $r"
   CARLO_TIMINGS=1 timed carlo "${mpirun[@]}" "$carlo" run --quiet --sim walk --data "$graph" \
@@ -73,7 +77,7 @@ for ((r = 1; r <= rounds; ++r)); do
   timed pool $py "$repo/bench/walk_pool.py" "$graph" "${common[@]}" --workers 2 \
     -o "$dir/walk_pool.h5"
 done
-echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load $(load)"
 
 echo "bench_walk (same session): $bench_walk $graph --tasks 300 --rounds 3"
 "$bench_walk" "$graph" --tasks 300 --rounds 3 >"$dir/bench_walk.txt" 2>&1 ||
