@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace carlo::cli {
 namespace {
@@ -100,6 +102,26 @@ void print_outcome(const ParsedRun& parsed, const engine::RunOutcome& o, Progres
                  c.output.c_str());
 }
 
+/// CARLO_TIMINGS=1 (docs/running.md): where rank 0's time went, phase by phase, and each
+/// worker's tasks and busy seconds; on stderr, for measuring runs (bench/walk_end_to_end.sh).
+void print_timings(const engine::RunOutcome& o) {
+  const char* on = std::getenv("CARLO_TIMINGS");
+  if (on == nullptr || *on == '\0' || std::string_view(on) == "0" || o.phases.empty()) return;
+  std::string line = "carlo timings:";
+  double total = 0;
+  char buf[64];
+  for (const auto& [name, seconds] : o.phases) {
+    std::snprintf(buf, sizeof buf, " %s=%.3f", name.c_str(), seconds);
+    line += buf;
+    total += seconds;
+  }
+  std::snprintf(buf, sizeof buf, " total=%.3f", total);
+  std::fprintf(stderr, "%s%s\n", line.c_str(), buf);
+  for (const auto& w : o.workers)
+    std::fprintf(stderr, "carlo timings: worker=%d tasks=%llu busy=%.3f cpu=%.3f\n", w.worker,
+                 static_cast<unsigned long long>(w.tasks), w.busy, w.cpu);
+}
+
 int run(transport::Runtime& rt, const Args& args) {
   const bool root = rt.world_rank() == 0;
   Registry registry(run_option_names());
@@ -126,6 +148,7 @@ int run(transport::Runtime& rt, const Args& args) {
   };
   const engine::RunOutcome outcome = engine::run(rt, *parsed.config, registry, observer);
   if (root) print_outcome(parsed, outcome, progress);
+  if (root) print_timings(outcome);
   return outcome.exit_code;
 }
 

@@ -169,6 +169,8 @@ void parse_tasks(const po::variables_map& vm, RunConfig& c) {
     return *v;
   };
   c.tasks = parse_count(need("tasks"), "--tasks");
+  if (c.tasks == 0)
+    throw InputError("--tasks must be at least 1 (a run of no tasks has no results)");
   if (c.tasks > engine::kMaxTasks)
     throw InputError("--tasks " + std::to_string(c.tasks) + ": at most 2^40 (" +
                      std::to_string(engine::kMaxTasks) +

@@ -15,7 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
+#include <ctime>  // clock_gettime
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -25,6 +25,9 @@
 
 namespace carlo::engine {
 namespace {
+
+/// When the library was loaded, just before main(): the timings' "start" phase runs from here.
+const std::chrono::steady_clock::time_point g_process_start = std::chrono::steady_clock::now();
 
 // A run whose first tasks all fail is broken (a bad simulation or data): stop instead of
 // retrying every task of a long job (docs/running.md).
@@ -41,6 +44,10 @@ void check_output_names(const std::string& sim, const std::vector<ObservationSpe
     if (name.empty() || name == "." || name.find('/') != std::string::npos)
       throw InputError("simulation '" + sim + "': " + kind + " name '" + name +
                        "' cannot name a dataset (empty, '.' or containing '/')");
+    // NAME[i] labels component i of a vector observation (--target-stderr, reports).
+    if (kind == "observation" && name.find_first_of("[]") != std::string::npos)
+      throw InputError("simulation '" + sim + "': observation name '" + name +
+                       "' contains '[' or ']', which label a vector's components (NAME[i])");
     if (!seen.insert(kind + "/" + name).second)
       throw InputError("simulation '" + sim + "' declares " + kind + " '" + name + "' twice");
   };
@@ -165,6 +172,21 @@ RunProgress progress_of(const sched::Master& m, double seconds) {
   return s;
 }
 
+/// CPU time of the calling thread since construction.
+class CpuClock {
+ public:
+  CpuClock() noexcept : start_(now()) {}
+  double seconds() const noexcept { return now() - start_; }
+
+ private:
+  static double now() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
+  double start_;
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -177,23 +199,33 @@ class RunEngine {
         root_(rt.world_rank() == 0), guard_(*observer.interrupt) {}
 
   RunOutcome execute() {
+    phase("start");
     if (decide_start() == RunPersistence::Start::already_complete) {
       RunOutcome out;
       out.already_complete = true;
       return out;
     }
+    phase("decide");
     load_data();
+    phase("load");
     if (stop_requested("loading the data")) return stopped_before_start();
     build_simulation();
+    phase("build");
     if (stop_requested("building the simulation")) return stopped_before_start();
     open_results();
+    phase("open");
     build_master();
+    phase("master");
     run_loops();
+    gather_worker_cpu();
     Tallies tallies = node_tallies_->reduce(rt_);  // exact sums (counts, limbs): order-free
+    phase("reduce");
     node_tallies_.reset();
     channel_.reset();
     RunOutcome out;
     if (root_) out = finish_or_report(std::move(tallies));
+    phase("finish");
+    if (root_) report_times(out);
     std::vector<std::byte> code{static_cast<std::byte>(out.exit_code)};
     rt_.broadcast(code);
     out.exit_code = static_cast<int>(code.at(0));
@@ -201,6 +233,44 @@ class RunEngine {
   }
 
  private:
+  /// Ends the phase `name` of the timings (RunOutcome::phases) now.
+  void phase(const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    phases_.emplace_back(name, std::chrono::duration<double>(now - phase_start_).count());
+    phase_start_ = now;
+  }
+
+  /// Collective: every worker's CPU seconds (its thread's), on rank 0, in microseconds.
+  void gather_worker_cpu() {
+    std::vector<std::uint64_t> micros(static_cast<std::size_t>(rt_.world_size()), 0);
+    micros[static_cast<std::size_t>(rt_.world_rank())] =
+        static_cast<std::uint64_t>(worker_cpu_ * 1e6);
+    rt_.reduce_sum(micros);
+    if (root_) worker_cpus_ = std::move(micros);
+  }
+
+  /// The phases, and per worker its tasks and the time it held a batch (union of intervals).
+  void report_times(RunOutcome& out) const {
+    out.phases = phases_;
+    std::vector<sched::BatchRecord> batches = master_->timeline();
+    std::sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) {
+      return a.worker != b.worker ? a.worker < b.worker : a.start < b.start;
+    });
+    double covered_to = 0;
+    for (const auto& b : batches) {
+      if (out.workers.empty() || out.workers.back().worker != b.worker) {
+        out.workers.push_back({b.worker, 0, 0});
+        covered_to = b.start;
+      }
+      auto& w = out.workers.back();
+      if (static_cast<std::size_t>(b.worker) < worker_cpus_.size())
+        w.cpu = static_cast<double>(worker_cpus_[static_cast<std::size_t>(b.worker)]) / 1e6;
+      w.tasks += b.tasks;
+      w.busy += std::max(0.0, b.end - std::max(b.start, covered_to));
+      covered_to = std::max(covered_to, b.end);
+    }
+  }
+
   /// Rank 0 decides: a fresh start, a resume, or nothing to do; every rank learns it.
   /// Rank 0 first takes the output set's lock, before anything of it is read or written.
   RunPersistence::Start decide_start() {
@@ -297,9 +367,16 @@ class RunEngine {
     channel_ = rt_.make_channel();
     runner_.emplace(*sim_, c_.seed);
     agreed(rt_, [&] { node_tallies_.emplace(rt_, specs_); });  // collective
+    phase("tallies");
     try {
-      if (root_) run_master_and_worker();
-      else sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+      if (root_) {
+        run_master_and_worker();
+      } else {
+        const CpuClock cpu;
+        sched::run_worker(*channel_, 0, *runner_, node_tallies_->store());
+        worker_cpu_ = cpu.seconds();
+      }
+      phase("tasks");
     } catch (const std::exception& e) {
       // Never unwind past here: the shared segments' destructors are collective, and the other
       // ranks wait for this one. The caller ends the job.
@@ -315,7 +392,9 @@ class RunEngine {
     std::exception_ptr worker_error;
     std::thread worker([&] {
       try {
+        const CpuClock cpu;
         sched::run_worker(*worker_side, 0, *runner_, node_tallies_->store());
+        worker_cpu_ = cpu.seconds();
       } catch (...) {
         worker_error = std::current_exception();
       }
@@ -490,7 +569,11 @@ class RunEngine {
   const bool root_;
   const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
-  std::optional<OutputLock> lock_;  ///< rank 0: this run owns the output set
+  std::chrono::steady_clock::time_point phase_start_ = g_process_start;
+  std::vector<std::pair<std::string, double>> phases_{};  ///< CARLO_TIMINGS: name, seconds
+  double worker_cpu_ = 0;                   ///< this rank's worker: CPU seconds of its loop
+  std::vector<std::uint64_t> worker_cpus_;  ///< rank 0: every worker's, in microseconds
+  std::optional<OutputLock> lock_;          ///< rank 0: this run owns the output set
   RunPersistence::Start start_ = RunPersistence::Start::fresh;
   // Declared in the order they are built; destroyed in reverse (the simulation before the data
   // it views; the data, a collective free of the node's window, last).

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace carlo::engine {
@@ -70,6 +71,19 @@ struct RunOutcome {
   double tasks_per_second = 0;  ///< tasks resolved by this run (not restored ones) per second
   int ranks = 0, nodes = 0;
   RunProgress progress;  ///< the final counts
+  /// Where rank 0's time went, phase by phase in run order (seconds each; the first, "start",
+  /// runs from the process's start to the engine's: MPI start-up and argument parsing). Filled
+  /// by every run that reaches the first task; `carlo run` prints it with CARLO_TIMINGS=1.
+  std::vector<std::pair<std::string, double>> phases;
+  /// Per worker (rank) of this run: tasks resolved, seconds with a batch in hand (the union of
+  /// its batches' assign-to-result intervals on the master's clock) and CPU seconds of its loop.
+  struct WorkerTime {
+    int worker = 0;
+    std::uint64_t tasks = 0;
+    double busy = 0;
+    double cpu = 0;
+  };
+  std::vector<WorkerTime> workers;
 };
 
 /// Collective (world): runs `c` with the simulations of `registry`. Every error before the first

@@ -1,5 +1,7 @@
 #include "engine/shared_data.h"
 
+#include "core/prefault.h"
+
 #include "engine/agreed.h"
 
 #include <carlo/error.h>
@@ -200,7 +202,9 @@ class SharedRaggedLoader {
     agreed(rt_, [&] {
       if (rt_.world_rank() != 0) return;
       reader_.emplace(path_, group_);
-      offsets_.resize(reader_->info().rows + 1);
+      // Mapped in one call: faulting 8 bytes a node in page by page cost 0.3 s at 2^22 rows
+      // in a VM (docs/benchmarks.md, "walk end to end").
+      offsets_ = prefaulted_zeros(reader_->info().rows + 1);
       reader_->read_offsets(offsets_);
       if (out_.mode_ == ShareMode::mmap) check_mappable(reader_->info(), values_name_);
       described = encode(reader_->info());
@@ -256,10 +260,13 @@ class SharedRaggedLoader {
   void fill_on_leader() {
     if (!reader_) open_on_leader();
     std::byte* base = out_.segment_.writable();
-    std::span<std::uint64_t> shared_offsets(reinterpret_cast<std::uint64_t*>(base),
-                                            out_.info.rows + 1);
-    if (!offsets_.empty()) std::memcpy(shared_offsets.data(), offsets_.data(), offsets_bytes_);
-    else reader_->read_offsets(shared_offsets);
+    if (!offsets_.empty()) {
+      out_.segment_.write(0, offsets_.data(), offsets_bytes_);
+    } else {
+      std::vector<std::uint64_t> offsets = prefaulted_zeros(out_.info.rows + 1);
+      reader_->read_offsets(offsets);
+      out_.segment_.write(0, offsets.data(), offsets_bytes_);
+    }
     if (out_.mode_ != ShareMode::window || out_.info.n_values == 0) return;
     const io::RaggedInfo& mine = reader_->info();
     if (mine.values_contiguous && mine.values_native_order) {

@@ -260,16 +260,34 @@ void Worker::compute_next() {
   queue_.pop_front();
   current_ = b.id;
   cancel_current_ = false;
-  TallyLog log;
+  TallyLog log = take_log();
   BatchResult r = runner_.run(b, log, [&] {
     drain();
     return stop_ || cancel_current_;
   });
   current_ = 0;
   if (stop_) return;
-  if (r.cancelled || cancel_current_) return send_cancelled(b.id);
+  if (r.cancelled || cancel_current_) {
+    recycle(std::move(log));
+    return send_cancelled(b.id);
+  }
   if (!log.empty()) pending_.emplace(b.id, std::move(log));
+  else recycle(std::move(log));
   channel_.send(master_rank_, tag_of(Tag::result), encode(r));
+}
+
+TallyLog Worker::take_log() {
+  if (spare_logs_.empty()) return {};
+  TallyLog log = std::move(spare_logs_.back());
+  spare_logs_.pop_back();
+  return log;
+}
+
+void Worker::recycle(TallyLog&& log) {
+  constexpr std::size_t kSpareLogs = 2;  // the master holds about two batches per worker
+  if (spare_logs_.size() >= kSpareLogs) return;
+  log.clear();
+  spare_logs_.push_back(std::move(log));
 }
 
 void Worker::wait() {
@@ -339,6 +357,7 @@ void Worker::on_resume() {
   for (std::uint64_t id : held_) {
     auto it = pending_.find(id);
     store_.apply(it->second);
+    recycle(std::move(it->second));
     pending_.erase(it);
   }
   held_.clear();
@@ -359,6 +378,7 @@ void Worker::apply_acks(const std::vector<Ack>& acks) {
       continue;
     }
     if (a.accepted) store_.apply(it->second);
+    recycle(std::move(it->second));
     pending_.erase(it);
   }
 }

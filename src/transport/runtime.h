@@ -97,6 +97,10 @@ class SharedSegment {
   /// false then, the segment partly filled.
   bool fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count,
                       const std::atomic<bool>* stop = nullptr);
+  /// Leader only, before seal(): copies `count` bytes from `bytes` to [at, at + count) of the
+  /// segment, through the memory file (pwrite: no page faults on this rank's mapping) when there
+  /// is one, else through writable(). Throws SystemError on a failed write.
+  void write(std::uint64_t at, const void* bytes, std::uint64_t count);
   /// Page-aligned start of the shared bytes, on every rank of the node.
   const std::byte* data() const noexcept;
   std::uint64_t size() const noexcept;

@@ -21,9 +21,8 @@ using carlo::fuzz::finding;
 void check(const carlo::engine::RunConfig& c, const carlo::Registry& registry) {
   if (!registry.find(c.sim)) finding("run_args: config names an unregistered simulation");
   if (c.tasks > carlo::engine::kMaxTasks) finding("run_args: more than 2^40 tasks accepted");
-  // --tasks 0 is accepted (an empty run, its results say n=0): the range is then empty.
-  if (c.first_task > c.end_task || c.end_task > c.tasks ||
-      (c.tasks > 0 && c.first_task == c.end_task))
+  if (c.tasks == 0) finding("run_args: --tasks 0 accepted");
+  if (c.first_task >= c.end_task || c.end_task > c.tasks)
     finding("run_args: task range outside 0 <= A < B <= tasks accepted");
   if (c.output.empty()) finding("run_args: empty output path accepted");
   if (c.check_every == 0) finding("run_args: check-every 0 accepted");

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <csignal>
 #include <cstdint>
@@ -115,6 +116,26 @@ TEST(SharedData, EachNodeHasItsOwnSegment) {
   std::memcpy(&seen, segment.data(), sizeof seen);
   EXPECT_EQ(seen, static_cast<std::uint64_t>(runtime().node_index()) + 1000);
   EXPECT_EQ(segment.size(), sizeof(std::uint64_t));
+}
+
+// The leader's write() goes through the memory file, not its mapping; every rank sees the bytes,
+// also in the last partial page and next to bytes filled through writable().
+TEST(SharedData, BytesWrittenByTheLeaderReachEveryRank) {
+  const std::uint64_t n = 3000;  // 24,000 bytes: five pages and a part
+  transport::SharedSegment segment =
+      transport::SharedSegment::allocate(runtime(), (n + 1) * sizeof(std::uint64_t), "written");
+  std::vector<std::uint64_t> words(n);
+  for (std::uint64_t i = 0; i < n; ++i) words[i] = i * 0x9e3779b97f4a7c15ULL;
+  if (runtime().is_leader()) {
+    const std::uint64_t first = 7;
+    std::memcpy(segment.writable(), &first, sizeof first);
+    segment.write(sizeof first, words.data(), n * sizeof(std::uint64_t));
+  }
+  segment.seal();
+  std::vector<std::uint64_t> seen(n + 1);
+  std::memcpy(seen.data(), segment.data(), seen.size() * sizeof(std::uint64_t));
+  EXPECT_EQ(seen[0], 7u);
+  EXPECT_TRUE(std::equal(words.begin(), words.end(), seen.begin() + 1));
 }
 
 sigjmp_buf g_fault_jump;

@@ -116,6 +116,7 @@ def bad_outputs_refused():
     for sim, needle in [("dup-observation", "declares observation 'x' twice"),
                         ("dup-tally", "declares tally 't' twice"),
                         ("slash-observation", "observation name 'a/b'"),
+                        ("bracket-observation", "observation name 'x[1]'"),
                         ("null-create", "create returned no simulation")]:
         out = path(sim, "r.h5")
         p = run(["mpiexec", "-n", "2", "--oversubscribe", CARLO, "run", "--plugin",

@@ -20,9 +20,9 @@ SRC = os.environ["CARLO_SOURCE_DIR"]
 GROUPS = os.path.join(SRC, "data", "groups-small.h5")
 
 
-def carlo_run(ranks, args, expect=0, nodes_of=None):
+def carlo_run(ranks, args, expect=0, nodes_of=None, extra_env=None):
     env = dict(os.environ)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", **(extra_env or {}))
     if nodes_of:
         env["CARLO_RANKS_PER_NODE"] = str(nodes_of)
     cmd = ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO, "run", "--quiet"] + args
@@ -50,8 +50,10 @@ def tmp(name):
 def exactly_once(ranks, nodes_of=None):
     out = tmp("r.h5")
     T = 20000
-    carlo_run(ranks, ["--sim", "faults", "--tasks", str(T), "--seed", "5", "-o", out,
-                      "--flaky-tasks", "10,11,12", "--batch", "auto"], nodes_of=nodes_of)
+    p = carlo_run(ranks, ["--sim", "faults", "--tasks", str(T), "--seed", "5", "-o", out,
+                          "--flaky-tasks", "10,11,12", "--batch", "auto"], nodes_of=nodes_of,
+                  extra_env={"CARLO_TIMINGS": "1"})
+    check_timings(p.stderr, ranks, T)
     with h5py.File(out, "r") as f:
         task = f["observations/task"][:]
         check(np.array_equal(task, np.arange(T, dtype=float)), "every task stored at its index")
@@ -65,6 +67,28 @@ def exactly_once(ranks, nodes_of=None):
         check(int(f.attrs["ranks"]) == ranks, "ranks recorded")
         if nodes_of:
             check(int(f.attrs["nodes"]) == ranks // nodes_of, "virtual nodes recorded")
+
+
+PHASES = ["start", "decide", "load", "build", "open", "master", "tallies", "tasks", "reduce",
+          "finish"]
+
+
+def check_timings(stderr, ranks, tasks):
+    """CARLO_TIMINGS=1: rank 0's phases in run order summing to `total`, and one line per worker
+    whose tasks add up to the tasks run (a retried task counts once per attempt)."""
+    lines = [l.split()[2:] for l in stderr.splitlines() if l.startswith("carlo timings:")]
+    check(len(lines) == 1 + ranks, f"one phase line and {ranks} worker lines: {stderr}")
+    phases = dict(kv.split("=") for kv in lines[0])
+    check(list(phases) == PHASES + ["total"], f"phases in run order: {list(phases)}")
+    seconds = [float(phases[k]) for k in PHASES]
+    check(min(seconds) >= 0 and abs(sum(seconds) - float(phases["total"])) < 0.01,
+          f"phase seconds add up to the total: {phases}")
+    workers = [dict(kv.split("=") for kv in l) for l in lines[1:]]
+    check(sorted(int(w["worker"]) for w in workers) == list(range(ranks)), f"workers: {workers}")
+    done = sum(int(w["tasks"]) for w in workers)
+    check(tasks <= done <= tasks + 3, f"workers' tasks {done} cover the {tasks} tasks once")
+    check(all(0 <= float(w["busy"]) <= float(phases["total"]) for w in workers), f"{workers}")
+    check(all(0 < float(w["cpu"]) <= float(phases["total"]) for w in workers), f"{workers}")
 
 
 def identical_across_ranks_and_batches():
@@ -184,6 +208,7 @@ def usage_errors():
         (["--sim", "nope", "--tasks", "5", "--seed", "1", "-o", out], "unknown simulation 'nope'"),
         (["--sim", "pi", "--seed", "1", "-o", out], "--tasks is required"),
         (["--sim", "pi", "--tasks", "-3", "--seed", "1", "-o", out], "--tasks"),
+        (["--sim", "pi", "--tasks", "0", "--seed", "1", "-o", out], "--tasks must be at least 1"),
         (["--sim", "bootstrap", "--tasks", "5", "--seed", "1", "-o", out], "needs --data"),
         (["--sim", "bootstrap", "--data", "/nonexistent.h5", "--tasks", "5", "--seed", "1", "-o", out],
          "/nonexistent.h5"),

@@ -41,5 +41,6 @@ CARLO_PLUGIN(registry) {
   registry.add(sim("dup-observation", {"x", "y", "x"}, {}));
   registry.add(sim("dup-tally", {"x"}, {{"t", 4}, {"t", 8}}));
   registry.add(sim("slash-observation", {"a/b"}, {}));
+  registry.add(sim("bracket-observation", {"x", "x[1]"}, {}));
   registry.add(sim("null-create", {"x"}, {}, /*null=*/true));
 }
