@@ -2,8 +2,9 @@
 """The arithmetic of bench/walk_end_to_end.sh (not meant to be run alone).
 
     walk_compare.py rates CARLO.h5 TIMINGS.txt
-        each worker's steady rate from `carlo timings: worker=R tasks=N busy=S` lines:
-        N x (total steps / total tasks, from /observations/steps) / S, in M steps/s
+        each worker's steady rate from `carlo timings: worker=R tasks=N busy=S [cpu=C]` lines:
+        N x (total steps / total tasks, from /observations/steps) / S, in M steps/s (and per CPU
+        second, / C, comparable with bench_walk's CPU-time rates on a shared machine)
     walk_compare.py summary TIMES.txt TASKS RATES.txt B_LINE CARLO.h5 PEER.h5...
         medians, tasks/s, carlo / best peer; steady rates against bench_walk's (b); the checks:
         each peer's mean steps per task and the L1 distance of its normalised visits to carlo's
@@ -27,11 +28,12 @@ def rates(carlo_h5, timings_txt):
     per_task = np.nansum(steps) / np.count_nonzero(~np.isnan(steps))
     with open(timings_txt) as f:
         for line in f:
-            m = re.search(r"worker=(\d+) tasks=(\d+) busy=([\d.]+)", line)
+            m = re.search(r"worker=(\d+) tasks=(\d+) busy=([\d.]+)(?: cpu=([\d.]+))?", line)
             if m and float(m[3]) > 0:
-                rate = int(m[2]) * per_task / float(m[3]) / 1e6
+                steps = int(m[2]) * per_task / 1e6
+                per_cpu = f", {steps / float(m[4]):.2f} per CPU s" if m[4] and float(m[4]) else ""
                 print(f"    worker {m[1]}: {int(m[2])} tasks, busy {float(m[3]):.2f} s, "
-                      f"steady {rate:.2f} M steps/s")
+                      f"steady {steps / float(m[3]):.2f} M steps/s{per_cpu}")
 
 
 def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
@@ -54,14 +56,21 @@ def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
           f"{cpu[best_cpu] / cpu['carlo']:.2f}x in CPU time ({best_cpu})")
 
     b = float(re.search(r"([\d.]+) M steps/s", b_line)[1])
-    steady = {}
+    steady, per_cpu = {}, {}
     with open(rates_txt) as f:
-        for m in (re.search(r"worker (\d+):.* steady ([\d.]+)", line) for line in f):
+        for line in f:
+            m = re.search(r"worker (\d+):.* steady ([\d.]+) M steps/s(?:, ([\d.]+))?", line)
             if m:
                 steady.setdefault(m[1], []).append(float(m[2]))
+                if m[3]:
+                    per_cpu.setdefault(m[1], []).append(float(m[3]))
     for w, rs in sorted(steady.items()):
+        cpu_part = ""
+        if w in per_cpu:
+            c = statistics.median(per_cpu[w])
+            cpu_part = f"; per CPU second {c:.2f} = {c / b:.2f} x"
         print(f"carlo worker {w}: steady {statistics.median(rs):.2f} M steps/s (median) = "
-              f"{statistics.median(rs) / b:.2f} x bench_walk (b) {b:.1f}")
+              f"{statistics.median(rs) / b:.2f} x bench_walk (b) {b:.1f}{cpu_part}")
 
     cv, cs = read(carlo_h5)
     cf = cv / cv.sum()
