@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libboost-program-options-dev
   librandom123-dev libgtest-dev googletest
-  python3 python3-h5py python3-numpy python3-pandas python3-dev pybind11-dev python3-numba
+  python3 python3-h5py python3-numpy python3-pandas python3-dev pybind11-dev python3-numba python3-mpi4py
   clang-format slurm-wlm munge librsvg2-bin
   clang libclang-rt-14-dev  # the fuzz pass (scripts/fuzz.sh): clang with libFuzzer
   iproute2 strace util-linux passwd acl  # namespace nodes (multinode tests), the unprivileged test user
