@@ -249,22 +249,23 @@ class RunEngine {
     if (root_) worker_cpus_ = std::move(micros);
   }
 
-  /// The phases, and per worker its tasks and the time it held a batch (union of intervals).
+  /// The phases, and per worker (every rank, also one that got no batch) its tasks, the time it
+  /// held a batch (the union of its batches' intervals) and its CPU seconds.
   void report_times(RunOutcome& out) const {
     out.phases = phases_;
+    out.workers.resize(worker_cpus_.size());
+    for (std::size_t w = 0; w < out.workers.size(); ++w)
+      out.workers[w] = {static_cast<int>(w), 0, 0, static_cast<double>(worker_cpus_[w]) / 1e6};
     std::vector<sched::BatchRecord> batches = master_->timeline();
     std::sort(batches.begin(), batches.end(), [](const auto& a, const auto& b) {
       return a.worker != b.worker ? a.worker < b.worker : a.start < b.start;
     });
     double covered_to = 0;
-    for (const auto& b : batches) {
-      if (out.workers.empty() || out.workers.back().worker != b.worker) {
-        out.workers.push_back({b.worker, 0, 0});
-        covered_to = b.start;
-      }
-      auto& w = out.workers.back();
-      if (static_cast<std::size_t>(b.worker) < worker_cpus_.size())
-        w.cpu = static_cast<double>(worker_cpus_[static_cast<std::size_t>(b.worker)]) / 1e6;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const auto& b = batches[i];
+      if (b.worker < 0 || static_cast<std::size_t>(b.worker) >= out.workers.size()) continue;
+      if (i == 0 || batches[i - 1].worker != b.worker) covered_to = b.start;
+      auto& w = out.workers[static_cast<std::size_t>(b.worker)];
       w.tasks += b.tasks;
       w.busy += std::max(0.0, b.end - std::max(b.start, covered_to));
       covered_to = std::max(covered_to, b.end);

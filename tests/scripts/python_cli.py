@@ -198,8 +198,16 @@ def killed_then_resumed_identical():
     while time.time() < deadline and not os.path.exists(path + ".ckpt"):
         time.sleep(0.05)
     time.sleep(0.8)
-    os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and its ranks: its own session
+    # kill -9 of the whole job: mpiexec (its process group), then its ranks, which Open MPI's
+    # launcher puts in process groups of their own; the resume below needs them gone.
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    ranks = f"^{CARLO} run .*{path}"
+    subprocess.run(["pkill", "-KILL", "-f", ranks], check=False)
+    deadline = time.time() + 60
+    while subprocess.run(["pgrep", "-f", ranks], capture_output=True).returncode == 0:
+        check(time.time() < deadline, "the killed job's ranks did not exit")
+        time.sleep(0.05)
     check(os.path.exists(path + ".ckpt"), "a checkpoint was left")
     with open(script, "a") as f:
         f.write("# edited\n")

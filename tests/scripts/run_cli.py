@@ -75,7 +75,8 @@ PHASES = ["start", "decide", "load", "build", "open", "master", "tallies", "task
 
 def check_timings(stderr, ranks, tasks):
     """CARLO_TIMINGS=1: rank 0's phases in run order summing to `total`, and one line per worker
-    whose tasks add up to the tasks run (a retried task counts once per attempt)."""
+    (every rank, also one that got no batch) whose tasks add up to the tasks run (a retried task
+    counts once per attempt)."""
     lines = [l.split()[2:] for l in stderr.splitlines() if l.startswith("carlo timings:")]
     check(len(lines) == 1 + ranks, f"one phase line and {ranks} worker lines: {stderr}")
     phases = dict(kv.split("=") for kv in lines[0])
@@ -88,7 +89,8 @@ def check_timings(stderr, ranks, tasks):
     done = sum(int(w["tasks"]) for w in workers)
     check(tasks <= done <= tasks + 3, f"workers' tasks {done} cover the {tasks} tasks once")
     check(all(0 <= float(w["busy"]) <= float(phases["total"]) for w in workers), f"{workers}")
-    check(all(0 < float(w["cpu"]) <= float(phases["total"]) for w in workers), f"{workers}")
+    check(all(0 <= float(w["cpu"]) <= float(phases["total"]) for w in workers), f"{workers}")
+    check(any(float(w["cpu"]) > 0 for w in workers), f"some worker's CPU time counted: {workers}")
 
 
 def identical_across_ranks_and_batches():
