@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "docs", "examples", "python"))
 sys.modules["carlo"] = types.SimpleNamespace(simulation=lambda **kw: (lambda cls: cls))
 import bootstrap  # noqa: E402  (the example, with the stand-in carlo)
+sys.path.insert(0, HERE)
+from mpi_window import shared_arrays  # noqa: E402
 
 
 class Data:
@@ -43,31 +45,6 @@ class Task:
         self.result = value
 
 
-def shared_data(path, node):
-    """values and offsets in one window of the node, read by its rank 0; read-only views."""
-    if node.rank == 0:
-        with h5py.File(path, "r") as f:
-            shapes = [(f[n].shape[0], f[n].dtype.str) for n in ("values", "offsets")]
-    else:
-        shapes = None
-    shapes = node.bcast(shapes, root=0)
-    sizes = [n * np.dtype(t).itemsize for n, t in shapes]
-    head = (sizes[0] + 63) // 64 * 64  # offsets start 64-byte aligned after values
-    win = MPI.Win.Allocate_shared(head + sizes[1] if node.rank == 0 else 0, 1, comm=node)
-    buf, _ = win.Shared_query(0)
-    mem = np.frombuffer(buf, dtype=np.uint8)
-    arrays = [mem[:sizes[0]].view(shapes[0][1]), mem[head:head + sizes[1]].view(shapes[1][1])]
-    if node.rank == 0:
-        with h5py.File(path, "r") as f:
-            f["values"].read_direct(arrays[0])
-            f["offsets"].read_direct(arrays[1])
-    win.Sync()
-    node.Barrier()
-    for a in arrays:
-        a.flags.writeable = False
-    return win, Data(*arrays)
-
-
 def main():
     path, tasks = sys.argv[1], int(sys.argv[2])
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 64
@@ -75,7 +52,8 @@ def main():
     world.Barrier()
     t0 = time.perf_counter()
     node = world.Split_type(MPI.COMM_TYPE_SHARED)
-    win, data = shared_data(path, node)
+    win, arrays = shared_arrays(path, node, ("values", "offsets"))
+    data = Data(*arrays)
     t_read = time.perf_counter() - t0
     sim = bootstrap.Bootstrap({"rows-per-task": k}, data)
     mine = range(world.rank, tasks, world.size)

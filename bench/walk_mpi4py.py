@@ -13,7 +13,6 @@ runs its block with the numba kernel of bench/walk_numba.py into a private int64
 MPI Reduce to rank 0, which writes /tallies/visits (uint64) and /observations/steps (float64, per
 task) with h5py, as carlo's results file holds them. Prints nothing but errors unless --verbose.
 """
-import argparse
 import os
 import sys
 import time
@@ -24,52 +23,15 @@ from mpi4py import MPI
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import walk_numba  # noqa: E402
-
-
-def shared_graph(path, node):
-    """offsets and values in one window of the node, read by its rank 0; read-only views."""
-    if node.rank == 0:
-        with h5py.File(path, "r") as f:
-            shapes = [(f[n].shape[0], f[n].dtype.str) for n in ("offsets", "values")]
-    else:
-        shapes = None
-    shapes = node.bcast(shapes, root=0)
-    sizes = [n * np.dtype(t).itemsize for n, t in shapes]
-    head = (sizes[0] + 63) // 64 * 64  # values start 64-byte aligned after offsets
-    win = MPI.Win.Allocate_shared(head + sizes[1] if node.rank == 0 else 0, 1, comm=node)
-    buf, _ = win.Shared_query(0)
-    mem = np.frombuffer(buf, dtype=np.uint8)
-    offsets = mem[:sizes[0]].view(shapes[0][1])
-    values = mem[head:head + sizes[1]].view(shapes[1][1])
-    if node.rank == 0:
-        with h5py.File(path, "r") as f:
-            f["offsets"].read_direct(offsets)
-            f["values"].read_direct(values)
-    win.Sync()
-    node.Barrier()
-    offsets.flags.writeable = values.flags.writeable = False
-    return win, offsets, values
-
-
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("graph")
-    p.add_argument("--tasks", type=int, required=True)
-    p.add_argument("--walks-per-task", type=int, default=1000)
-    p.add_argument("--alpha", type=float, default=0.85)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--lanes", type=int, default=walk_numba.LANES, help=argparse.SUPPRESS)
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--verbose", action="store_true")
-    return p.parse_args()
+from mpi_window import shared_arrays  # noqa: E402
 
 
 def main():
-    args = parse_args()
+    args = walk_numba.parse_peer_args(__doc__.splitlines()[0])
     world = MPI.COMM_WORLD
     t0 = time.perf_counter()
     node = world.Split_type(MPI.COMM_TYPE_SHARED)
-    win, offsets, values = shared_graph(args.graph, node)
+    win, (offsets, values) = shared_arrays(args.graph, node, ("offsets", "values"))
     error = None
     if world.rank == 0:  # one rank checks, all stop on an error
         try:

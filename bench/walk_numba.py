@@ -15,6 +15,8 @@ at most n / 2^53).
 the CPU overlaps their cache misses (a step is two dependent random loads, the row's offset and
 one of its entries, plus the random update of `visits`). lanes=1 is the plain one-walk loop.
 """
+import argparse
+
 import numpy as np
 from numba import njit
 
@@ -113,3 +115,20 @@ def check_args(offsets, values, walks, alpha):
         raise ValueError(f"neighbour ids must be integers, but values are {values.dtype}")
     if len(values) and (values.min() < 0 or values.max() >= len(offsets) - 1):
         raise ValueError(f"a neighbour id is outside [0, {len(offsets) - 1})")
+
+
+def parse_peer_args(description, workers=False):
+    """The peers' command line: GRAPH --tasks T [--walks-per-task --alpha --seed] -o OUT
+    [--verbose], and --workers N for the pool peer."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("graph")
+    p.add_argument("--tasks", type=int, required=True)
+    if workers:
+        p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--walks-per-task", type=int, default=1000)
+    p.add_argument("--alpha", type=float, default=0.85)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--lanes", type=int, default=LANES, help=argparse.SUPPRESS)
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--verbose", action="store_true")
+    return p.parse_args()

@@ -14,7 +14,6 @@ MiB of visits back per chunk cost seconds). The parent sums the rows and writes 
 (uint64) and /observations/steps (float64, per task) with h5py. Prints nothing but errors unless
 --verbose.
 """
-import argparse
 import multiprocessing
 import os
 import sys
@@ -49,23 +48,9 @@ def run_chunk(chunk):
     return first, steps
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("graph")
-    p.add_argument("--tasks", type=int, required=True)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--walks-per-task", type=int, default=1000)
-    p.add_argument("--alpha", type=float, default=0.85)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--lanes", type=int, default=walk_numba.LANES, help=argparse.SUPPRESS)
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--verbose", action="store_true")
-    return p.parse_args()
-
-
 def main():
     global GRAPH, ARGS, VISITS
-    ARGS = parse_args()
+    ARGS = walk_numba.parse_peer_args(__doc__.splitlines()[0], workers=True)
     t0 = time.perf_counter()
     with h5py.File(ARGS.graph, "r") as f:
         offsets, values = f["offsets"][()], f["values"][()]
