@@ -16,13 +16,18 @@ NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySp
     store_.emplace(specs);
     return;
   }
-  segment_ = transport::SharedSegment::allocate(rt, bins * sizeof(std::uint64_t), "tallies");
+  // The bins, then the stripe locks of the large tallies (after every bin: reduce() reads the
+  // bins from the start of the segment).
+  const std::uint64_t locks = sched::TallyStore::lock_words(specs);
+  const std::uint64_t words = bins + locks;
+  segment_ = transport::SharedSegment::allocate(rt, words * sizeof(std::uint64_t), "tallies");
   auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
   // Every rank adds into all of it: map it now, in one call per rank, rather than fault it in
   // a page at a time during the run (docs/benchmarks.md, "walk end to end").
-  prefault_writable(base, bins * sizeof(std::uint64_t));
-  if (rt.is_leader()) std::memset(base, 0, bins * sizeof(std::uint64_t));
+  prefault_writable(base, words * sizeof(std::uint64_t));
+  if (rt.is_leader()) std::memset(base, 0, words * sizeof(std::uint64_t));
   segment_.sync();
+  const std::span<std::uint64_t> lock_span(base + bins, static_cast<std::size_t>(locks));
   std::vector<std::span<std::uint64_t>> views;
   std::vector<TallyKind> kinds;
   for (const auto& s : specs) {
@@ -31,7 +36,7 @@ NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySp
     kinds.push_back(s.kind);
   }
   store_.emplace(std::move(views), /*shared=*/rt.node_size() > 1, /*collector=*/rt.is_leader(),
-                 sched::TallyStore::kPrivateCacheBins, std::move(kinds));
+                 sched::TallyStore::kPrivateCacheBins, std::move(kinds), lock_span);
 }
 
 namespace {

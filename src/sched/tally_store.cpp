@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <chrono>
+#include <thread>
 
 namespace carlo::sched {
 namespace {
@@ -53,16 +56,47 @@ TallyStore::TallyStore(const std::vector<TallySpec>& specs) {
     kinds_.push_back(s.kind);
   }
   cache_.resize(specs.size());
+  locks_.resize(specs.size());
+  stripe_shift_.resize(specs.size(), 0);
+}
+
+namespace {
+
+/// Whether a shared tally of `words` words of `kind` is striped (when locks are given).
+bool striped(std::uint64_t words, TallyKind kind, std::uint64_t cache_bins) {
+  return kind == TallyKind::count && words > cache_bins;
+}
+
+}  // namespace
+
+std::uint64_t TallyStore::lock_words(const std::vector<TallySpec>& specs,
+                                     std::uint64_t cache_bins) {
+  std::uint64_t n = 0;
+  for (const auto& s : specs)
+    if (striped(tally_words(s), s.kind, cache_bins)) n += kStripes * kLockStride;
+  return n;
 }
 
 TallyStore::TallyStore(std::vector<std::span<std::uint64_t>> bins, bool shared, bool collector,
-                       std::uint64_t cache_bins, std::vector<TallyKind> kinds)
+                       std::uint64_t cache_bins, std::vector<TallyKind> kinds,
+                       std::span<std::uint64_t> locks)
     : bins_(std::move(bins)), kinds_(std::move(kinds)), shared_(shared), collector_(collector) {
   kinds_.resize(bins_.size(), TallyKind::count);
   cache_.resize(bins_.size());
-  if (shared_)
-    for (std::size_t k = 0; k < bins_.size(); ++k)
-      if (bins_[k].size() <= cache_bins) cache_[k].assign(bins_[k].size(), 0);
+  locks_.resize(bins_.size());
+  stripe_shift_.resize(bins_.size(), 0);
+  if (!shared_) return;
+  for (std::size_t k = 0; k < bins_.size(); ++k) {
+    const std::uint64_t n = bins_[k].size();
+    if (n <= cache_bins) cache_[k].assign(n, 0);
+    if (locks.empty() || !striped(n, kinds_[k], cache_bins)) continue;
+    if (locks.size() < kStripes * kLockStride)
+      throw std::logic_error("TallyStore: fewer stripe locks than lock_words() says");
+    locks_[k] = locks.first(kStripes * kLockStride);
+    locks = locks.subspan(kStripes * kLockStride);
+    // Stripes of a power-of-two width: at most kStripes of them cover the n bins.
+    stripe_shift_[k] = static_cast<unsigned>(std::bit_width((n - 1) / kStripes));
+  }
 }
 
 void TallyStore::apply(const TallyLog& log) {
@@ -79,8 +113,69 @@ void TallyStore::apply(const TallyLog& log) {
       for (const auto& [bin, count] : t.adds) c[static_cast<std::size_t>(bin)] += count;
       continue;
     }
+    if (!locks_[k].empty()) {  // every add to a striped tally goes under its stripe's lock
+      apply_striped(k, t);
+      continue;
+    }
     apply_ones(bins_[k], t.ones, shared_);
     for (const auto& [bin, count] : t.adds) add_one(bins_[k][bin], count, shared_);
+  }
+}
+
+void TallyStore::sort_into_stripes(std::size_t k, const std::vector<std::uint64_t>& ones) {
+  const unsigned shift = stripe_shift_[k];
+  stripe_start_.assign(kStripes + 1, 0);
+  for (std::uint64_t bin : ones) ++stripe_start_[static_cast<std::size_t>(bin >> shift) + 1];
+  for (std::size_t s = 0; s < kStripes; ++s) stripe_start_[s + 1] += stripe_start_[s];
+  scratch_.resize(ones.size());
+  std::vector<std::size_t>& at = fill_at_;
+  at.assign(stripe_start_.begin(), stripe_start_.end() - 1);
+  for (std::uint64_t bin : ones) scratch_[at[static_cast<std::size_t>(bin >> shift)]++] = bin;
+}
+
+// Each stripe's adds under its lock: plain read-modify-writes (through atomic_ref, relaxed, so
+// readers after the run's synchronisation points see them; on x86 a plain load and store).
+void TallyStore::apply_striped(std::size_t k, const TallyLog::PerTally& t) {
+  sort_into_stripes(k, t.ones);
+  const std::span<std::uint64_t> bins = bins_[k];
+  const std::span<std::uint64_t> locks = locks_[k];
+  auto lock = [&](std::size_t s) {
+    std::uint64_t expected = 0;
+    return std::atomic_ref<std::uint64_t>(locks[s * kLockStride])
+        .compare_exchange_strong(expected, 1, std::memory_order_acquire);
+  };
+  auto unlock = [&](std::size_t s) {
+    std::atomic_ref<std::uint64_t>(locks[s * kLockStride]).store(0, std::memory_order_release);
+  };
+  std::vector<std::size_t>& todo = todo_;
+  todo.clear();
+  for (std::size_t s = 0; s < kStripes; ++s)
+    if (stripe_start_[s + 1] > stripe_start_[s]) todo.push_back(s);
+  for (const auto& [bin, count] : t.adds) {  // rare (walk has none): one lock each
+    const auto s = static_cast<std::size_t>(bin >> stripe_shift_[k]);
+    while (!lock(s)) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    std::atomic_ref<std::uint64_t> b(bins[bin]);
+    b.store(b.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
+    unlock(s);
+  }
+  while (!todo.empty()) {
+    std::size_t left = 0;
+    for (const std::size_t s : todo) {
+      if (!lock(s)) {
+        todo[left++] = s;  // another worker is in it: come back
+        continue;
+      }
+      const std::uint64_t* first = scratch_.data() + stripe_start_[s];
+      const std::size_t n = stripe_start_[s + 1] - stripe_start_[s];
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i + kPrefetchAhead < n) __builtin_prefetch(&bins[first[i + kPrefetchAhead]], 1, 0);
+        std::atomic_ref<std::uint64_t> b(bins[first[i]]);
+        b.store(b.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      }
+      unlock(s);
+    }
+    if (left == todo.size()) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    todo.resize(left);
   }
 }
 

@@ -9,6 +9,15 @@
 /// Real tallies (TallyKind::real) are ExactSum limbs (core/tally_words.h: kLimbs words per bin),
 /// added exactly with ExactSum::add_to / add_atomic: order-free too. A shared real tally of at most
 /// kPrivateCacheBins words (963 bins) is cached like counts and merged bin by bin at a flush.
+///
+/// A large shared count tally (above the cache size) may come with stripe locks (words in
+/// node-shared memory, zeroed; every store over the same bins must get them): its bins
+/// fall into kStripes ranges, and a worker applies a batch's counts range by range, each under
+/// its range's lock, with plain adds (the log is first sorted into the ranges, one counting
+/// pass). A locked atomic add costs 5.7 ns whether its bin is cached or not; a plain add within
+/// a range that fits the L2 about 1-2 ns (docs/benchmarks.md, "walk end to end"). A worker that
+/// finds a range locked takes the next one and comes back; it sleeps only when every range it
+/// still has is locked, each for the few microseconds another worker's adds take.
 #include <carlo/simulation.h>
 
 #include <cstdint>
@@ -21,6 +30,13 @@ class TallyStore {
  public:
   /// Tallies of this many words or fewer are cached privately when the store is shared.
   static constexpr std::uint64_t kPrivateCacheBins = 1 << 15;  // 256 KiB per tally
+  /// Ranges of a striped tally, and the words each lock takes (one per cache line).
+  static constexpr std::size_t kStripes = 64;
+  static constexpr std::size_t kLockStride = 8;
+  /// Words of stripe locks a shared store of these tallies takes (zeroed, node-shared): kStripes
+  /// locks of kLockStride words for every count tally too large to cache.
+  static std::uint64_t lock_words(const std::vector<TallySpec>& specs,
+                                  std::uint64_t cache_bins = kPrivateCacheBins);
 
   /// A private store: owns zeroed dense arrays (tally_words(spec) each). Collects its own tallies.
   explicit TallyStore(const std::vector<TallySpec>& specs);
@@ -29,8 +45,11 @@ class TallyStore {
   /// `collector`: this worker reports the contents of the shared bins for everyone sharing them
   /// (exactly one worker per shared set). Shared tallies of at most `cache_bins` words are
   /// cached. `kinds[k]`: the kind of tally k (missing: count).
+  /// `locks`: lock_words(specs) zeroed words shared by every store over the same bins, or empty
+  /// (every shared add atomic).
   TallyStore(std::vector<std::span<std::uint64_t>> bins, bool shared, bool collector,
-             std::uint64_t cache_bins = kPrivateCacheBins, std::vector<TallyKind> kinds = {});
+             std::uint64_t cache_bins = kPrivateCacheBins, std::vector<TallyKind> kinds = {},
+             std::span<std::uint64_t> locks = {});
   TallyStore(const TallyStore&) = delete;
   TallyStore& operator=(const TallyStore&) = delete;
 
@@ -49,11 +68,22 @@ class TallyStore {
 
  private:
   void flush_real(std::size_t k);
+  /// Adds tally k's counts range by range under the stripe locks (plain adds).
+  void apply_striped(std::size_t k, const TallyLog::PerTally& t);
+  /// Sorts `ones` of tally k into its stripes (scratch_ and stripe_start_).
+  void sort_into_stripes(std::size_t k, const std::vector<std::uint64_t>& ones);
 
   std::vector<std::vector<std::uint64_t>> owned_;  ///< private store's memory
   std::vector<std::span<std::uint64_t>> bins_;
   std::vector<std::vector<std::uint64_t>> cache_;  ///< per tally; empty unless cached
   std::vector<TallyKind> kinds_;                   ///< per tally
+  /// Per tally: its kStripes locks (kLockStride words apart), empty unless striped.
+  std::vector<std::span<std::uint64_t>> locks_;
+  std::vector<unsigned> stripe_shift_;     ///< per striped tally: bin >> shift is its stripe
+  std::vector<std::uint64_t> scratch_;     ///< a batch's bins sorted by stripe (reused)
+  std::vector<std::size_t> stripe_start_;  ///< kStripes + 1 bounds into scratch_
+  std::vector<std::size_t> fill_at_;       ///< sort_into_stripes' write positions
+  std::vector<std::size_t> todo_;          ///< apply_striped's stripes not yet done
   bool shared_ = false;
   bool collector_ = true;
 };
