@@ -253,7 +253,12 @@ def signal_checkpoints_while_python_runs():
     proc = subprocess.Popen(cmd(["--plugin", os.path.join(AIDS, "slow.py"), "--sim", "pyslow",
                                  "--tasks", "100000", "--seed", "1", "--ms", "20", "-o", path], 2),
                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    # Tasks run once the fresh run's first checkpoint exists (a signal before the first task ends
+    # the run writing nothing, by design); on a loaded machine that may take more than seconds.
+    deadline = time.time() + 120
+    while not os.path.exists(path + ".ckpt") and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)
     proc.send_signal(signal.SIGUSR1)
     try:
         proc.wait(timeout=60)
