@@ -2,7 +2,7 @@
 # Builds carlo's libFuzzer targets (tests/fuzz/, docs/building.md "Fuzzing") in build-fuzz/ with
 # clang: carlo's sources with -fsanitize=fuzzer-no-link,address,undefined, the targets with
 # -fsanitize=fuzzer. Only carlo_lib and the four targets are built, not carlo or the tests.
-# Then, unless --build-only, runs them through CTest (label fuzz, one at a time,
+# Then, unless --build-only, runs them through CTest (label fuzz, one per core,
 # $CARLO_FUZZ_SECONDS each, 20 by default). Exits 0 with a note, doing nothing, without clang.
 # Extra arguments after the options go to ctest, e.g. -R fuzz.journal.
 set -euo pipefail
@@ -33,4 +33,4 @@ fi
 cmake --build "$build_dir" -j"$(nproc)" --target fuzz_ragged_file fuzz_journal fuzz_checkpoint \
   fuzz_run_args
 ((build_only)) && exit 0
-ctest --test-dir "$build_dir" -L fuzz --output-on-failure "$@"
+ctest --test-dir "$build_dir" -L fuzz -j"$(nproc)" --output-on-failure "$@"

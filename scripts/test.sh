@@ -92,7 +92,7 @@ if [[ ${CARLO_SKIP_FUZZ:-0} != 1 ]]; then
     echo "== fuzz pass (libFuzzer + ASan + UBSan, clang) in build-fuzz/"
     bash scripts/fuzz.sh --build-only
     step_done "fuzz build"
-    run_ctest fuzz build-fuzz -L fuzz  # the entries are RUN_SERIAL: one fuzzer at a time
+    run_ctest fuzz build-fuzz -L fuzz  # one single-threaded fuzzer per core
     step_done "fuzz run"
   else
     echo "== fuzz pass SKIPPED: no clang/clang++ (scripts/setup.sh installs them)"
