@@ -103,7 +103,9 @@ echo "== build/ (scripts/setup.sh)"
 bash scripts/setup.sh
 step_done "main build"
 echo "== test suite in build/"
-run_ctest main build
+# One slot more than cores: the Slurm cases take one slot each and mostly wait
+# (tests/scripts/slurm.cmake), so they run beside the other tests instead of between them.
+ctest_jobs=$((jobs + 1)) run_ctest main build
 step_done "main tests"
 
 # prepare_test_user USER TREE: makes the system user USER if absent and lets it read TREE, which
