@@ -26,22 +26,23 @@ start=$SECONDS
 # from the shell's `times`: less disturbed by other load than wall time; daemons such as Slurm's are
 # not counted), printed in the final summary: where the test command's time goes.
 durations=()
-# children_cpu: user + sys seconds of this shell's finished children so far, as an integer.
+# children_cpu: sets cpu_now to the user + sys seconds of this shell's finished children so far.
+# Not in a pipeline nor $(...): a subshell's `times` knows none of these children.
 children_cpu() {
-  times >"$logs/.times"  # not in a pipeline: a subshell's `times` knows none of these children
-  tail -n 1 "$logs/.times" | awk '{
+  times >"$logs/.times"
+  cpu_now=$(tail -n 1 "$logs/.times" | awk '{
     t = 0
     for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
     printf "%d", t
-  }'
+  }')
 }
-step_start=$SECONDS step_cpu=$(children_cpu)
+children_cpu
+step_start=$SECONDS step_cpu=$cpu_now
 # step_done NAME: records the time since the previous step_done (or the start) as step NAME.
 step_done() {
-  local cpu
-  cpu=$(children_cpu)
-  durations+=("$(printf '%-13s %5d s wall %6d s CPU' "$1" $((SECONDS - step_start)) $((cpu - step_cpu)))")
-  step_start=$SECONDS step_cpu=$cpu
+  children_cpu
+  durations+=("$(printf '%-13s %5d s wall %6d s CPU' "$1" $((SECONDS - step_start)) $((cpu_now - step_cpu)))")
+  step_start=$SECONDS step_cpu=$cpu_now
 }
 
 bash scripts/setup.sh --packages-only
