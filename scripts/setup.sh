@@ -2,8 +2,14 @@
 # One-time (and idempotent) setup on Debian 12: install missing packages, configure and build
 # carlo into build/ (or $CARLO_BUILD_DIR). A re-run with nothing changed takes a few seconds.
 # Extra arguments are passed to the CMake configure step, e.g. -DCARLO_SANITIZE=ON.
+# --packages-only (first argument): install missing packages, build nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+packages_only=0
+if [[ ${1:-} == --packages-only ]]; then
+  packages_only=1
+  shift
+fi
 
 packages=(
   build-essential cmake ninja-build pkg-config git
@@ -27,6 +33,8 @@ if ((${#missing[@]})); then
   "${sudo[@]}" apt-get update
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
+
+((packages_only)) && exit 0
 
 build_dir=${CARLO_BUILD_DIR:-build}
 # Configure only the first time or when the arguments change; after that Ninja re-runs CMake by

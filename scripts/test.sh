@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Sets everything up (scripts/setup.sh), then runs
+# Installs the missing packages (scripts/setup.sh --packages-only), then runs
 #   1. the sanitizer pass: a second build in build-asan/ with -DCARLO_SANITIZE=ON (ASan + UBSan)
 #      running the unit tests, the MPI test suites and a few end-to-end runs of the whole
 #      scheduler and the plugin tests (dlopen of real plugins into an instrumented carlo; the
 #      other end-to-end tests only repeat code paths covered there, several times slower),
 #   2. the fuzz pass: the libFuzzer targets of tests/fuzz/ built by clang in build-fuzz/
 #      (scripts/fuzz.sh), each fuzzing its reader for 20 s from the committed seed corpus,
-#   3. the full test suite of the regular build in build/ (unit, MPI, end-to-end, Slurm, format),
+#   3. the build of build/ (scripts/setup.sh) and its full test suite (unit, MPI, end-to-end, Slurm,
+#      format),
 #   4. when run as root: the MPI test suites and a few end-to-end runs again as the unprivileged
 #      system user carlo-test (made here if absent), since clusters never run carlo as root.
-# Exit status is non-zero if anything failed; the last line is the overall ctest-style summary.
+# Exit status is non-zero if anything failed; the last line is the overall ctest-style summary,
+# after each step's wall and CPU seconds.
 # Environment: CARLO_SKIP_SANITIZE=1 skips step 1, CARLO_SKIP_FUZZ=1 step 2,
 # CARLO_SKIP_UNPRIVILEGED=1 step 4.
 set -euo pipefail
@@ -20,7 +22,37 @@ logs=_test-logs
 mkdir -p "$logs"
 start=$SECONDS
 
-bash scripts/setup.sh
+# Each step's wall seconds and its processes' CPU seconds (user + sys of the children waited for,
+# from the shell's `times`: less disturbed by other load than wall time; daemons such as Slurm's are
+# not counted), printed in the final summary: where the test command's time goes.
+durations=()
+# children_cpu: sets cpu_now to the user + sys seconds of this shell's finished children so far.
+# Not in a pipeline nor $(...): a subshell's `times` knows none of these children.
+children_cpu() {
+  times >"$logs/.times"
+  cpu_now=$(tail -n 1 "$logs/.times" | awk '{
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+    printf "%d", t
+  }')
+}
+children_cpu
+step_start=$SECONDS step_cpu=$cpu_now
+# step_done NAME: records the time since the previous step_done (or the start) as step NAME.
+step_done() {
+  children_cpu
+  durations+=("$(printf '%-13s %5d s wall %6d s CPU' "$1" $((SECONDS - step_start)) $((cpu_now - step_cpu)))")
+  step_start=$SECONDS step_cpu=$cpu_now
+}
+
+bash scripts/setup.sh --packages-only
+step_done setup
+
+# Every build here is cold on a fresh clone: unity builds (8 sources per compiler run) halve their
+# CPU time (a cold build/: 273 s of user+sys instead of 543 s), since most of a source's compile is
+# parsing the same standard, gtest, Boost and HDF5 headers. build/ stays a unity build afterwards
+# (CMake caches it; `bash scripts/setup.sh -DCMAKE_UNITY_BUILD=OFF` turns it back).
+unity=(-DCMAKE_UNITY_BUILD=ON)
 
 failed=0
 summaries=()
@@ -30,7 +62,8 @@ run_ctest() {
   local log=$logs/$1.log dir=$2
   shift 2
   local status=0
-  "${as_user[@]}" ctest --test-dir "$dir" --output-on-failure -j"$jobs" "$@" 2>&1 | tee "$log" ||
+  "${as_user[@]}" ctest --test-dir "$dir" --output-on-failure -j"${ctest_jobs:-$jobs}" "$@" 2>&1 |
+    tee "$log" ||
     status=$?
   ((status == 0)) || failed=1
   local line
@@ -45,7 +78,8 @@ run_ctest() {
 if [[ ${CARLO_SKIP_SANITIZE:-0} != 1 ]]; then
   echo "== sanitizer build (ASan + UBSan) in build-asan/"
   CARLO_BUILD_DIR=build-asan bash scripts/setup.sh -DCARLO_SANITIZE=ON -DCARLO_BUILD_BENCH=OFF \
-    -DCARLO_PYTHON=OFF
+    -DCARLO_PYTHON=OFF "${unity[@]}"
+  step_done "asan build"
   # Open MPI keeps allocations until exit; the suppressions name its libraries (full unwinding
   # is needed to see them), so leaks in carlo's own code are still reported.
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
@@ -56,6 +90,7 @@ if [[ ${CARLO_SKIP_SANITIZE:-0} != 1 ]]; then
   run_ctest asan-runs build-asan -R '^(run[.](exactly_once|retries_and_failures)[.]|surroundings[.]disk_full)'
   # Not the two that rebuild a plugin to show it refused (35 s, no new code path under ASan).
   run_ctest asan-plugins build-asan -L plugin -E 'refuses_another_build'
+  step_done "asan tests"
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 fi
 
@@ -63,14 +98,22 @@ if [[ ${CARLO_SKIP_FUZZ:-0} != 1 ]]; then
   if command -v clang++ >/dev/null && command -v clang >/dev/null; then
     echo "== fuzz pass (libFuzzer + ASan + UBSan, clang) in build-fuzz/"
     bash scripts/fuzz.sh --build-only
-    run_ctest fuzz build-fuzz -L fuzz  # the entries are RUN_SERIAL: one fuzzer at a time
+    step_done "fuzz build"
+    run_ctest fuzz build-fuzz -L fuzz  # one single-threaded fuzzer per core
+    step_done "fuzz run"
   else
     echo "== fuzz pass SKIPPED: no clang/clang++ (scripts/setup.sh installs them)"
   fi
 fi
 
+echo "== build/ (scripts/setup.sh)"
+bash scripts/setup.sh "${unity[@]}"
+step_done "main build"
 echo "== test suite in build/"
-run_ctest main build
+# One slot more than cores: the Slurm cases take one slot each and mostly wait
+# (tests/scripts/slurm.cmake), so they run beside the other tests instead of between them.
+ctest_jobs=$((jobs + 1)) run_ctest main build
+step_done "main tests"
 
 # prepare_test_user USER TREE: makes the system user USER if absent and lets it read TREE, which
 # may sit under a home directory of mode 0700 on a fresh clone: ACL entries for USER alone, on the
@@ -135,6 +178,7 @@ if ((EUID == 0)) && [[ ${CARLO_SKIP_UNPRIVILEGED:-0} != 1 ]]; then
     failed=1
     summaries+=("0% tests passed, 1 tests failed out of 1")
   fi
+  step_done unprivileged
 fi
 
 failures=0 total=0
@@ -146,6 +190,8 @@ passed=$((total - failures))
 echo
 echo "== carlo tests finished in $((SECONDS - start)) s (logs in $logs/):"
 printf '   %s\n' "${summaries[@]}"
+echo "== step durations:"
+printf '   %s\n' "${durations[@]}"
 if ((failed && failures == 0)); then failures=1 total=$((total + 1)); fi  # e.g. a build failure
 echo "$((total ? passed * 100 / total : 0))% tests passed, $failures tests failed out of $total"
 exit "$failed"

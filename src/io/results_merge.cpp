@@ -32,7 +32,7 @@ namespace carlo::io {
 namespace {
 
 /// Tasks copied or checked at a time: 8 MiB per observation.
-constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
+constexpr std::uint64_t kMergePiece = std::uint64_t{1} << 20;
 
 struct Part {
   std::string path;
@@ -212,8 +212,8 @@ void copy_observations(ResultsWriter& writer, const std::vector<const Part*>& so
     h5::Id file = h5::open_file(p->path);
     std::vector<h5::Id> sets;
     for (const auto& s : specs) sets.push_back(h5::open_dataset(file, "/observations/" + s.name));
-    for (std::uint64_t first = p->first; first < p->end; first += kPiece) {
-      const std::uint64_t n = std::min(kPiece, p->end - first);
+    for (std::uint64_t first = p->first; first < p->end; first += kMergePiece) {
+      const std::uint64_t n = std::min(kMergePiece, p->end - first);
       values.resize(static_cast<std::size_t>(n * width));
       std::uint64_t column = 0;
       for (std::size_t k = 0; k < sets.size(); ++k) {
@@ -239,7 +239,8 @@ std::vector<std::vector<std::uint64_t>> sum_tallies(const std::vector<const Part
       const bool real = specs[k].kind == TallyKind::real;
       h5::Id d = h5::open_dataset(file, (real ? "/tallies_exact/" : "/tallies/") + specs[k].name);
       const std::uint64_t words = tally_words(specs[k]);
-      const std::uint64_t piece = real ? kPiece * ExactSum::kLimbs : kPiece;  // whole bins
+      const std::uint64_t piece =
+          real ? kMergePiece * ExactSum::kLimbs : kMergePiece;  // whole bins
       for (std::uint64_t first = 0; first < words; first += piece) {
         const std::uint64_t n = std::min(piece, words - first);
         buf.resize(static_cast<std::size_t>(n));

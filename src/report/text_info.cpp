@@ -12,17 +12,18 @@ namespace carlo::report {
 
 namespace {
 
-constexpr std::size_t kFailuresShown = 5;
+constexpr std::size_t kInfoFailuresShown = 5;
 
-std::string u64(std::uint64_t v) { return std::to_string(v); }
+std::string info_u64(std::uint64_t v) { return std::to_string(v); }
 
 void provenance(std::string& out, const io::ResultsInfo& info) {
   const io::RunMeta& m = info.meta;
   if (m.simulation.empty())  // provenance is written when the run finishes
     out += "  simulation  (not recorded: the run did not finish)\n";
-  else appendf(out, "  simulation  %s, seed %s\n", m.simulation.c_str(), u64(m.seed).c_str());
-  appendf(out, "  tasks       %s: %s done, %s failed, %s pending\n", u64(m.tasks).c_str(),
-          u64(info.done).c_str(), u64(info.failed).c_str(), u64(info.pending).c_str());
+  else appendf(out, "  simulation  %s, seed %s\n", m.simulation.c_str(), info_u64(m.seed).c_str());
+  appendf(out, "  tasks       %s: %s done, %s failed, %s pending\n", info_u64(m.tasks).c_str(),
+          info_u64(info.done).c_str(), info_u64(info.failed).c_str(),
+          info_u64(info.pending).c_str());
   if (m.ranks > 0)
     appendf(out, "  ranks       %d on %d node%s\n", m.ranks, m.nodes, m.nodes == 1 ? "" : "s");
   if (!m.start_time.empty())
@@ -50,8 +51,9 @@ void observations(std::string& out, const ResultsView& v) {
       continue;
     }
     const io::Summary& s = o.summary;
-    appendf(out, "  %s  n=%s  mean %s ± %s (stderr)  sd %s\n", o.name.c_str(), u64(s.count).c_str(),
-            format_g(s.mean).c_str(), format_g(s.stderr_).c_str(), format_g(s.sd).c_str());
+    appendf(out, "  %s  n=%s  mean %s ± %s (stderr)  sd %s\n", o.name.c_str(),
+            info_u64(s.count).c_str(), format_g(s.mean).c_str(), format_g(s.stderr_).c_str(),
+            format_g(s.sd).c_str());
     appendf(out, "  %*s  min %s  p2.5 %s  p50 %s  p97.5 %s  max %s\n",
             static_cast<int>(o.name.size()), "", format_g(s.min).c_str(), format_g(s.p2_5).c_str(),
             format_g(s.p50).c_str(), format_g(s.p97_5).c_str(), format_g(s.max).c_str());
@@ -61,13 +63,13 @@ void observations(std::string& out, const ResultsView& v) {
 void failures(std::string& out, const io::ResultsInfo& info) {
   if (info.failures.empty()) return;
   appendf(out, "failures (%zu, all in /failures)\n", info.failures.size());
-  for (std::size_t i = 0; i < info.failures.size() && i < kFailuresShown; ++i) {
+  for (std::size_t i = 0; i < info.failures.size() && i < kInfoFailuresShown; ++i) {
     const io::Failure& f = info.failures[i];
-    appendf(out, "  task %s after %u attempt%s: %s\n", u64(f.task).c_str(), f.attempts,
+    appendf(out, "  task %s after %u attempt%s: %s\n", info_u64(f.task).c_str(), f.attempts,
             f.attempts == 1 ? "" : "s", short_message(f.message).c_str());
   }
-  if (info.failures.size() > kFailuresShown)
-    appendf(out, "  ... and %zu more\n", info.failures.size() - kFailuresShown);
+  if (info.failures.size() > kInfoFailuresShown)
+    appendf(out, "  ... and %zu more\n", info.failures.size() - kInfoFailuresShown);
 }
 
 }  // namespace
@@ -81,11 +83,11 @@ std::string render_info(const ResultsView& v) {
     out += "tallies\n";
     for (const TallyView& t : v.tallies)
       if (t.real)
-        appendf(out, "  %s  length %s, real, sum %.17g\n", t.name.c_str(), u64(t.length).c_str(),
-                t.sum);
+        appendf(out, "  %s  length %s, real, sum %.17g\n", t.name.c_str(),
+                info_u64(t.length).c_str(), t.sum);
       else
-        appendf(out, "  %s  length %s, total %s\n", t.name.c_str(), u64(t.length).c_str(),
-                u64(t.total).c_str());
+        appendf(out, "  %s  length %s, total %s\n", t.name.c_str(), info_u64(t.length).c_str(),
+                info_u64(t.total).c_str());
   }
   failures(out, v.info);
   return out;

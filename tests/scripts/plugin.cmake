@@ -14,20 +14,12 @@ endif()
 add_library(carlo_test_plugin_no_entry MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/no_entry.cpp)
 add_library(carlo_test_plugin_other_abi MODULE ${CMAKE_CURRENT_LIST_DIR}/plugins/other_abi.cpp)
 carlo_add_simulation(carlo_test_plugin_duplicate ${CMAKE_CURRENT_LIST_DIR}/plugins/duplicate_name.cpp)
-# And one plugin per mistake in a simulation's declarations (bad_declaration.cpp, BAD_<MISTAKE>).
-set(_bad_declarations reserved_option option_from_env duplicate_option option_name simulation_name registers_twice)
-set(_bad_declaration_args)
-foreach(mistake IN LISTS _bad_declarations)
-  carlo_add_simulation(carlo_test_plugin_bad_${mistake} ${CMAKE_CURRENT_LIST_DIR}/plugins/bad_declaration.cpp)
-  string(TOUPPER ${mistake} _upper)
-  target_compile_definitions(carlo_test_plugin_bad_${mistake} PRIVATE BAD_${_upper})
-  list(APPEND _bad_declaration_args --bad-plugin ${mistake}=$<TARGET_FILE:carlo_test_plugin_bad_${mistake}>)
-endforeach()
-foreach(t carlo_test_plugin_no_entry carlo_test_plugin_other_abi carlo_test_plugin_duplicate)
+# And one plugin with a mistake in a simulation's declarations, the test choosing which when carlo
+# loads it (bad_declaration.cpp, CARLO_TEST_MISTAKE).
+carlo_add_simulation(carlo_test_plugin_bad_declaration ${CMAKE_CURRENT_LIST_DIR}/plugins/bad_declaration.cpp)
+foreach(t carlo_test_plugin_no_entry carlo_test_plugin_other_abi carlo_test_plugin_duplicate
+          carlo_test_plugin_bad_declaration)
   target_link_libraries(${t} PRIVATE carlo_warnings)
-endforeach()
-foreach(mistake IN LISTS _bad_declarations)
-  target_link_libraries(carlo_test_plugin_bad_${mistake} PRIVATE carlo_warnings)
 endforeach()
 
 set(_plugin_args
@@ -36,7 +28,7 @@ set(_plugin_args
   --no-entry-plugin $<TARGET_FILE:carlo_test_plugin_no_entry>
   --other-abi-plugin $<TARGET_FILE:carlo_test_plugin_other_abi>
   --duplicate-plugin $<TARGET_FILE:carlo_test_plugin_duplicate>
-  ${_bad_declaration_args})
+  --bad-declaration-plugin $<TARGET_FILE:carlo_test_plugin_bad_declaration>)
 
 add_test(NAME plugin.install COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/plugin_cli.py install ${_plugin_args})
 set_tests_properties(plugin.install PROPERTIES ENVIRONMENT "${CARLO_TEST_ENV}" LABELS "script;plugin"

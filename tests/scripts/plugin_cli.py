@@ -5,7 +5,7 @@ installed `carlo` under mpiexec; and plugins that must be refused.
 
 Usage: plugin_cli.py CASE --build-dir B --source-dir S --cmake CMAKE --generator G --cxx CXX
                           --no-entry-plugin SO --other-abi-plugin SO --duplicate-plugin SO
-                          [--bad-plugin MISTAKE=SO ...]
+                          --bad-declaration-plugin SO
 CASE `install` installs into B/plugin-test/prefix and builds the example in
 B/plugin-test/example (incrementally when they exist); every other case uses them.
 """
@@ -30,10 +30,10 @@ parser.add_argument("case")
 for opt in ("build-dir", "source-dir", "cmake", "generator", "cxx", "no-entry-plugin",
             "other-abi-plugin", "duplicate-plugin"):
     parser.add_argument("--" + opt, required=True)
-parser.add_argument("--bad-plugin", action="append", default=[],
-                    help="MISTAKE=SO: a plugin built from plugins/bad_declaration.cpp")
+parser.add_argument("--bad-declaration-plugin", required=True,
+                    help="SO built from plugins/bad_declaration.cpp (CARLO_TEST_MISTAKE picks the mistake)")
 ARGS = parser.parse_args()
-BAD = dict(b.split("=", 1) for b in ARGS.bad_plugin)
+BAD = ARGS.bad_declaration_plugin
 
 ROOT = os.path.join(ARGS.build_dir, "plugin-test")
 PREFIX = os.path.join(ROOT, "prefix")
@@ -66,9 +66,11 @@ def clean_env():
     return env
 
 
-def mpirun(ranks, args, expect=0):
-    cmd = ["mpiexec", "-n", str(ranks), "--oversubscribe", CARLO, "run"] + args
-    return run(cmd, expect=expect, env=clean_env())
+def mpirun(ranks, args, expect=0, env=None):
+    """mpiexec ... carlo run ARGS; `env` adds variables, exported to every rank (-x)."""
+    exports = [a for name in (env or {}) for a in ("-x", name)]
+    cmd = ["mpiexec", "-n", str(ranks), "--oversubscribe"] + exports + [CARLO, "run"] + args
+    return run(cmd, expect=expect, env=dict(clean_env(), **(env or {})))
 
 
 SCRATCH = tempfile.TemporaryDirectory(prefix="carlo-plugin-")  # removed at exit
@@ -91,11 +93,11 @@ def inside_prefix(path):
     return os.path.realpath(path).startswith(os.path.realpath(PREFIX) + os.sep)
 
 
-def refused(args, *needles, ranks=2):
+def refused(args, *needles, ranks=2, env=None):
     """carlo run ... is refused: exit 1, one error line (from rank 0 only) holding every needle,
     no results file."""
     out = tmp("r.h5")
-    p = mpirun(ranks, args + ["--tasks", "10", "--seed", "1", "-o", out], expect=1)
+    p = mpirun(ranks, args + ["--tasks", "10", "--seed", "1", "-o", out], expect=1, env=env)
     lines = [l for l in p.stderr.splitlines() if l.startswith("carlo")]
     check(len(lines) == 1, f"exactly one error line, got {lines}\nstderr: {p.stderr}")
     for n in needles:
@@ -315,8 +317,8 @@ def build_tree_is_not_a_package():
 
 
 def refused_declaration(mistake, *needles):
-    so = BAD[mistake]
-    line = refused(["--plugin", so, "--sim", "pi"], so, *needles)
+    line = refused(["--plugin", BAD, "--sim", "pi"], BAD, *needles,
+                   env={"CARLO_TEST_MISTAKE": mistake})
     check("internal error" not in line and "boost" not in line, f"a plain usage error: {line}")
 
 
@@ -338,11 +340,10 @@ def refuses_every_run_option_name():
     # in --help (short ones too) must be refused, with the line that says why.
     names = run_option_names_in_help()
     check(len(names) > 20 and {"seed", "o", "q", "h", "config"} <= names, f"--help parsed: {names}")
-    so = BAD["option_from_env"]
     for name in sorted(names):
-        p = subprocess.run([CARLO, "run", "--plugin", so, "--sim", "badopt", "--help"],
-                           env=dict(os.environ, CARLO_TEST_OPTION=name), capture_output=True,
-                           text=True)
+        p = subprocess.run([CARLO, "run", "--plugin", BAD, "--sim", "badopt", "--help"],
+                           env=dict(os.environ, CARLO_TEST_MISTAKE="option_from_env",
+                                    CARLO_TEST_OPTION=name), capture_output=True, text=True)
         check(p.returncode == 1 and f"option --{name} is one of carlo run's own" in p.stderr,
               f"a simulation declaring --{name} is refused: exit {p.returncode}, {p.stderr!r}")
 
