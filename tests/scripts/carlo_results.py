@@ -1,4 +1,7 @@
 """Helpers shared by the end-to-end test drivers (imported from the scripts' own folder)."""
+import os
+import sys
+
 import h5py
 
 
@@ -26,3 +29,14 @@ def lock_holder(out):
             return f.read()
     except OSError:
         return ""
+
+
+def check_refused(stderr, needle, out, what):
+    """A refused run: exactly one line of `stderr` holds `needle`, and no results file `out` was
+    written. Exits the test with a FAIL line naming `what` otherwise."""
+    lines = [l for l in stderr.splitlines() if needle in l]
+    if len(lines) != 1:
+        sys.exit(f"FAIL: {what}: one error line with {needle!r}, got stderr: {stderr}")
+    if os.path.exists(out):
+        sys.exit(f"FAIL: {what}: no results file written")
+

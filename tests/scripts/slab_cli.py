@@ -16,7 +16,7 @@ import time
 import h5py
 import numpy as np
 
-from carlo_results import lock_holder, results_contents  # shared helpers in tests/scripts/
+from carlo_results import check_refused, lock_holder, results_contents  # shared helpers in tests/scripts/
 
 CARLO = os.environ["CARLO_BIN"]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -187,9 +187,7 @@ def refusals():
     for extra, needle in cases:
         out = os.path.join(tmpdir(), "x.h5")
         p = slab(2, ["--tasks", "4", "--seed", "1", "-o", out] + extra, expect=1)
-        lines = [l for l in p.stderr.splitlines() if needle in l]
-        check(len(lines) == 1, f"{extra}: one error line with {needle!r}, got stderr: {p.stderr}")
-        check(not os.path.exists(out), f"{extra}: no results file written")
+        check_refused(p.stderr, needle, out, str(extra))
 
 
 def main():
