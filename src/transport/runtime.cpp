@@ -2,6 +2,7 @@
 // collectives, all with 64-bit sizes split into pieces MPI's int counts can carry.
 
 #include "transport/large_count.h"
+#include "transport/mpi_defaults.h"
 #include "transport/mpi_detail.h"
 
 #include <carlo/error.h>
@@ -242,6 +243,7 @@ void free_communicators(Runtime::Impl& m) noexcept {
 }  // namespace
 
 Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
+  apply_mpi_defaults();  // before MPI_Init, which reads the MCA parameters once
   int provided = 0;
   check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   try {
