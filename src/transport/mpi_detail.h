@@ -72,7 +72,8 @@ struct Runtime::Impl {
   int node_size = 1;
   int node_index = 0;
   int node_count = 1;
-  bool virtual_nodes = false;  ///< CARLO_RANKS_PER_NODE is in force
+  bool virtual_nodes = false;                      ///< CARLO_RANKS_PER_NODE is in force
+  PmlChoice pml_choice = PmlChoice::not_one_node;  ///< apply_mpi_defaults before MPI_Init
 };
 
 }  // namespace carlo::transport

@@ -243,7 +243,7 @@ void free_communicators(Runtime::Impl& m) noexcept {
 }  // namespace
 
 Runtime::Runtime(int& argc, char**& argv) : impl_(std::make_unique<Impl>()) {
-  apply_mpi_defaults();  // before MPI_Init, which reads the MCA parameters once
+  impl_->pml_choice = apply_mpi_defaults();  // before MPI_Init, which reads MCA parameters once
   int provided = 0;
   check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   try {
@@ -276,6 +276,34 @@ std::string Runtime::host_name() const {
   int length = 0;
   check(MPI_Get_processor_name(name, &length), "MPI_Get_processor_name");
   return std::string(name, static_cast<std::size_t>(length));
+}
+
+PmlChoice Runtime::pml_choice() const noexcept { return impl_->pml_choice; }
+
+std::optional<std::string> Runtime::control_variable(const std::string& name) const {
+  int provided = 0;
+  check(MPI_T_init_thread(MPI_THREAD_SINGLE, &provided), "MPI_T_init_thread");
+  std::optional<std::string> value;
+  int index = 0;
+  if (MPI_T_cvar_get_index(name.c_str(), &index) == MPI_SUCCESS) {
+    char found[256] = {};
+    int found_length = sizeof found;
+    int verbosity = 0, binding = 0, scope = 0, description_length = 0;
+    MPI_Datatype type = MPI_DATATYPE_NULL;
+    MPI_T_enum values = MPI_T_ENUM_NULL;
+    MPI_T_cvar_handle handle = MPI_T_CVAR_HANDLE_NULL;
+    int count = 0;
+    if (MPI_T_cvar_get_info(index, found, &found_length, &verbosity, &type, &values, nullptr,
+                            &description_length, &binding, &scope) == MPI_SUCCESS &&
+        type == MPI_CHAR &&
+        MPI_T_cvar_handle_alloc(index, nullptr, &handle, &count) == MPI_SUCCESS) {
+      std::string text(static_cast<std::size_t>(std::max(count, 0)) + 1, '\0');
+      if (MPI_T_cvar_read(handle, text.data()) == MPI_SUCCESS) value = text.c_str();
+      MPI_T_cvar_handle_free(&handle);
+    }
+  }
+  MPI_T_finalize();
+  return value;
 }
 
 bool Runtime::all_ok(bool ok) const {

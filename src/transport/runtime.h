@@ -5,11 +5,13 @@
 /// named group in the same order.
 
 #include "sched/channel.h"
+#include "transport/mpi_defaults.h"
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +38,12 @@ class Runtime {
   int node_count() const noexcept;
   bool is_leader() const noexcept { return node_rank() == 0; }
   std::string host_name() const;
+  /// What this process decided about Open MPI's pml before MPI_Init (apply_mpi_defaults).
+  PmlChoice pml_choice() const noexcept;
+  /// The value the MPI library uses for its control variable `name` (MPI_T; for Open MPI an MCA
+  /// parameter such as "pml"), or std::nullopt when it has no such string variable. Not
+  /// collective. For tests and diagnostics.
+  std::optional<std::string> control_variable(const std::string& name) const;
 
   /// Collective (world): true on every rank iff `ok` was true on every rank.
   bool all_ok(bool ok) const;

@@ -36,6 +36,16 @@ TEST(Runtime, NodesAreVirtualWhenRanksPerNodeIsSetElseOneForThisHost) {
   EXPECT_FALSE(rt.host_name().empty());
 }
 
+// docs/running.md, "Open MPI start-up on one node": the tests run on one machine under mpiexec.
+TEST(Runtime, AOneNodeJobWithNoPmlChosenRunsOverOb1) {
+  const Runtime& rt = runtime();
+  if (rt.pml_choice() == PmlChoice::user_env || rt.pml_choice() == PmlChoice::user_file ||
+      rt.pml_choice() == PmlChoice::opted_out)
+    GTEST_SKIP() << "a pml or mtl is chosen for this job (environment or parameter file)";
+  EXPECT_EQ(rt.pml_choice(), PmlChoice::ob1) << "mpiexec on one machine said one node";
+  EXPECT_EQ(rt.control_variable("pml"), "ob1") << "MPI_Init saw OMPI_MCA_pml=ob1";
+}
+
 TEST(Runtime, AllOkIsFalseEverywhereWhenOneRankFails) {
   const Runtime& rt = runtime();
   EXPECT_TRUE(rt.all_ok(true));
