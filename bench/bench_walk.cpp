@@ -207,8 +207,10 @@ int run(const Args& args) {
   opts.set("walks-per-task", static_cast<std::int64_t>(args.walks));
   opts.set("alpha", 0.85);
   const long huge_before = anon_huge_kib();
+  const carlo::SimulationInfo walk = carlo::sims::walk_info();
   t0 = Clock::now();
-  auto sim = carlo::sims::walk_info().create(opts, g);
+  walk.check_data(opts, g, carlo::RowRange{0, g.rows});  // as a node of one rank checks its data
+  auto sim = walk.create(opts, g);
   const double setup_s = seconds_since(t0);
   std::printf(
       "setup (validating every neighbour id, building the compact row index): %.3f s; anonymous "
