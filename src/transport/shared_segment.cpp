@@ -160,15 +160,15 @@ void* map_aligned(int fd, std::uint64_t bytes, int prot, std::uint64_t align) {
 #endif
 
 // On a fresh memory file mapped at `data` (huge-page aligned, `bytes` a multiple of the huge
-// page): backs that range with huge pages where the kernel allows, without privileges. A walk over a
-// graph of hundreds of MiB misses the TLB on almost every step with 4 KiB pages, and every rank
+// page): backs that range with huge pages where the kernel allows, without privileges. A walk over
+// a graph of hundreds of MiB misses the TLB on almost every step with 4 KiB pages, and every rank
 // faults in every page of its mapping (~45 us each in a VM); with 2 MiB pages the walk runs
 // faster and a rank maps 512 times fewer pages (docs/benchmarks.md, "walk end to end").
 // MADV_HUGEPAGE (given by the caller) gives huge pages where tmpfs allows them on request
-// (shmem_enabled=advise); MADV_COLLAPSE (Linux 6.1) makes them whatever that setting is, short of `deny`, but only from
-// pages present, so one byte per huge page is written first (the rest are zeros, later
-// overwritten by the fill). Best effort: on older kernels, or without free huge pages, the file
-// keeps 4 KiB pages. Returns whether every huge page was made.
+// (shmem_enabled=advise); MADV_COLLAPSE (Linux 6.1) makes them whatever that setting is, short of
+// `deny`, but only from pages present, so one byte per huge page is written first (the rest are
+// zeros, later overwritten by the fill). Best effort: on older kernels, or without free huge pages,
+// the file keeps 4 KiB pages. Returns whether every huge page was made.
 bool make_huge_pages(std::byte* data, std::uint64_t bytes) {
   const std::uint64_t huge = huge_page_size();
   if (huge == 0 || bytes % huge != 0) return false;
@@ -331,7 +331,8 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
     const auto ranks = static_cast<std::uint64_t>(rt.node_size());
     const std::uint64_t first = n * rank / ranks, last = n * (rank + 1) / ranks;
     madvise(s.data, s.mapped_bytes, MADV_HUGEPAGE);  // the whole mapping: one VMA
-    const bool made = first == last || make_huge_pages(s.data + first * huge, (last - first) * huge);
+    const bool made =
+        first == last || make_huge_pages(s.data + first * huge, (last - first) * huge);
     s.huge_pages = rt.all_ok(made);
   }
   if (s.leader) {

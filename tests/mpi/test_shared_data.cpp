@@ -16,8 +16,8 @@
 #include <algorithm>
 #include <csetjmp>
 #include <csignal>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -147,8 +147,8 @@ bool kernel_collapses_memory_files() {
   const int fd = memfd_create("probe", MFD_CLOEXEC);
   if (fd < 0 || ftruncate(fd, 2 * kHuge) != 0) return false;
   void* area = mmap(nullptr, 3 * kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  auto* at = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(area) + kHuge - 1) /
-                                     kHuge * kHuge);
+  auto* at =
+      reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(area) + kHuge - 1) / kHuge * kHuge);
   bool ok = mmap(at, 2 * kHuge, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == at;
   if (ok) {
     at[0] = at[kHuge] = 1;
@@ -172,7 +172,8 @@ std::uint64_t smaps_kib(const void* p, std::uint64_t bytes, const std::string& f
       inside = lo < first + bytes && first < hi;  // overlaps
       continue;
     }
-    if (inside && line.rfind(field + ":", 0) == 0) kib += std::stoull(line.substr(field.size() + 1));
+    if (inside && line.rfind(field + ":", 0) == 0)
+      kib += std::stoull(line.substr(field.size() + 1));
   }
   return kib;
 }
@@ -183,7 +184,7 @@ std::uint64_t smaps_kib(const void* p, std::uint64_t bytes, const std::string& f
 TEST(SharedData, ALargeSegmentAskedForHugePagesIsOnThemOnEveryRank) {
   if (!kernel_collapses_memory_files()) GTEST_SKIP() << "no MADV_COLLAPSE of memory files here";
   const std::uint64_t n = (std::uint64_t{40} << 20) / 8 + 3;  // 40 MiB and a bit: 21 huge pages
-  setenv("CARLO_HUGE_PAGES", "1", 1);  // every rank
+  setenv("CARLO_HUGE_PAGES", "1", 1);                         // every rank
   transport::SharedSegment segment =
       transport::SharedSegment::allocate(runtime(), n * sizeof(std::uint64_t), "huge");
   unsetenv("CARLO_HUGE_PAGES");
