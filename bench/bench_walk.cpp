@@ -12,8 +12,9 @@
 //   (b) the `walk` simulation as shipped, built with walk_info().create() (so with its compact row
 //       index and kLanes lanes) and run task by task through carlo::Task exactly as a worker does
 //       (the per-task tally log included, cleared per task), K (default 1000) walks per task;
-//   (c) (b) plus applying each task's tally log to a dense per-rank array, as the worker does when
-//       the master acknowledges the batch: the full per-step cost of a run;
+//   (c) (b) plus what a worker sharing its node's tallies does with each task's tally log: staged
+//       into the store's stripes as the task ends, applied 128 tasks at a time (a batch the master
+//       acknowledged) with the stripe locks: the full per-step cost of a run;
 //   (e) the kernel (sims/walk_kernel.h) with the compact index, without carlo::Task, recording
 //       nothing, with 16 to 128 lanes (every lane count gives the same visits; checked first), and
 //       the mean number of walks in flight per round;
@@ -31,6 +32,7 @@
 // --huge asks for transparent huge pages (madvise) on the graph buffers; carlo's shared window and
 // file mapping cannot have them, so the default is the representative figure.
 #include "io/ragged_file.h"
+#include "sched/tally_store.h"
 #include "sims/builtin.h"
 #include "sims/walk_kernel.h"
 
@@ -205,8 +207,10 @@ int run(const Args& args) {
   opts.set("walks-per-task", static_cast<std::int64_t>(args.walks));
   opts.set("alpha", 0.85);
   const long huge_before = anon_huge_kib();
+  const carlo::SimulationInfo walk = carlo::sims::walk_info();
   t0 = Clock::now();
-  auto sim = carlo::sims::walk_info().create(opts, g);
+  walk.check_data(opts, g, carlo::RowRange{0, g.rows});  // as a node of one rank checks its data
+  auto sim = walk.create(opts, g);
   const double setup_s = seconds_since(t0);
   std::printf(
       "setup (validating every neighbour id, building the compact row index): %.3f s; anonymous "
@@ -271,10 +275,18 @@ int run(const Args& args) {
     return static_cast<double>(n_dep);
   };
 
-  // (b) the simulation through carlo::Task, (c) plus applying the tally log as the worker does.
+  // (b) the simulation through carlo::Task, (c) plus staging each task's log and applying the
+  // staged batches as a worker sharing its node's tallies does: the node's striped store (here
+  // one thread's, so its stripe locks are always free), kBatch tasks per acknowledged batch.
   const auto specs = sim->tally_specs();
   std::vector<std::uint64_t> dense(info.rows, 0);
-  std::uint64_t next_task = 0;  // fresh tasks every round
+  std::vector<std::uint64_t> locks(carlo::sched::TallyStore::lock_words(specs), 0);
+  carlo::sched::TallyStore store({std::span<std::uint64_t>(dense)}, /*shared=*/true,
+                                 /*collector=*/true, carlo::sched::TallyStore::kPrivateCacheBins,
+                                 {}, locks);
+  carlo::sched::StagedLog staged;
+  constexpr std::uint64_t kBatch = 128;  // about what the master hands a walk worker at a time
+  std::uint64_t next_task = 0;           // fresh tasks every round
   auto run_sim = [&](bool apply) {
     carlo::TallyLog log;
     log.tallies.resize(1);
@@ -285,8 +297,11 @@ int run(const Args& args) {
       carlo::Task task(next_task++, 1, 0, &obs, 1, &log, &specs);
       sim->run(task);
       steps += obs;
-      if (apply)  // as the worker applies an acknowledged batch (TallyLog::add_to)
-        for (std::uint64_t bin : log.tallies[0].ones) ++dense[bin];
+      if (apply) store.stage(log, staged);
+      if (apply && ((k + 1) % kBatch == 0 || k + 1 == n_tasks)) {
+        store.apply(staged);
+        staged.clear();
+      }
       log.clear();
     }
     return steps;
@@ -412,7 +427,7 @@ int run(const Args& args) {
   line("(b)  walk simulation as shipped (" + std::to_string(wd::kLanes) +
            " lanes, carlo::Task + tally log)",
        rb, " steps");
-  line("(c)  (b) + applying the log to a dense array", rc, " steps");
+  line("(c)  (b) + staging and applying the log as a worker", rc, " steps");
   for (std::size_t k = 0; k < kLaneCounts.size(); ++k) {
     char what[96];
     std::snprintf(what, sizeof what, "(e)  kernel, compact index, %3zu lanes (%.1f in flight)",

@@ -13,6 +13,14 @@
 
 namespace carlo {
 
+/// Rows [first, last) of a ragged array.
+struct RowRange {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  bool empty() const noexcept { return first >= last; }
+  std::uint64_t size() const noexcept { return empty() ? 0 : last - first; }
+};
+
 struct RaggedView {
   const std::uint64_t* offsets = nullptr;  ///< rows + 1 entries
   const void* values = nullptr;            ///< n_values elements of `dtype`

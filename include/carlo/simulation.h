@@ -302,6 +302,17 @@ struct SimulationInfo {
   /// there is none); validate the data here and throw InputError to refuse it. Called on every
   /// rank with the same arguments, so it must be deterministic.
   std::function<std::unique_ptr<Simulation>(const OptionValues&, const RaggedView&)> create;
+  /// Optional: checks rows [rows.first, rows.last) of the data; throws InputError (one line
+  /// naming the row and the problem) to refuse the run. For checks that read every value (ids in
+  /// range, no NaN): rather than every rank reading all of the data in `create`, the ranks of a
+  /// node each check one share of the rows (about equal values + rows each), so a node reads its
+  /// copy once, in parallel. Called only when there is data, only for non-empty ranges, and
+  /// before `create`, which runs only if every range passed (so it may rely on them). On each
+  /// node the ranges are disjoint and together cover every row. Must keep no state and judge a
+  /// range the same way wherever it runs; a range with several bad rows names its first one, and
+  /// the run reports the error of the first refused range. It sees any value type: refuse the
+  /// types in `create` and return early here.
+  std::function<void(const OptionValues&, const RaggedView&, RowRange rows)> check_data;
 };
 
 /// The simulations known to this process: built-in samples plus loaded plugins.

@@ -4,6 +4,7 @@
 #include "engine/run.h"
 
 #include "core/observations.h"
+#include "core/row_share.h"
 #include "engine/agreed.h"
 #include "engine/node_tallies.h"
 #include "engine/output_lock.h"
@@ -315,6 +316,7 @@ class RunEngine {
 
   /// Every rank builds the simulation; it validates the data here, and a refusal is agreed.
   void build_simulation() {
+    check_data();
     agreed(rt_, [&] {
       sim_ = info_.create(c_.sim_options, view_);
       if (!sim_) throw InputError("simulation '" + c_.sim + "': create returned no simulation");
@@ -323,6 +325,22 @@ class RunEngine {
       specs_ = sim_->tally_specs();
       check_output_names(c_.sim, obs_specs_, specs_);
       target_ = stderr_target(c_, obs_specs_);
+    });
+  }
+
+  /// The simulation's data check, if it has one (SimulationInfo::check_data): each rank of a node
+  /// checks its share of the rows, so the node reads its copy once. Agreed apart from `create`,
+  /// which then runs only on data every share passed. Every node splits the rows the same way and
+  /// its ranks check the shares in world-rank order, so the lowest failing rank, whose message
+  /// every rank throws, is one that checked the first bad share: the error does not depend on the
+  /// ranks' layout.
+  void check_data() {
+    if (!info_.check_data || view_.empty()) return;
+    agreed(rt_, [&] {
+      const RowRange rows =
+          row_share(view_.offsets, view_.rows, static_cast<std::uint64_t>(rt_.node_rank()),
+                    static_cast<std::uint64_t>(rt_.node_size()));
+      if (!rows.empty()) info_.check_data(c_.sim_options, view_, rows);
     });
   }
 

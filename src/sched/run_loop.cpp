@@ -260,11 +260,13 @@ void Worker::compute_next() {
   queue_.pop_front();
   current_ = b.id;
   cancel_current_ = false;
-  TallyLog log = take_log();
-  BatchResult r = runner_.run(b, log, [&] {
-    drain();
-    return stop_ || cancel_current_;
-  });
+  StagedLog log = take_log();
+  BatchResult r = runner_.run(
+      b, task_log_, [&](const TallyLog& task) { store_.stage(task, log); },
+      [&] {
+        drain();
+        return stop_ || cancel_current_;
+      });
   current_ = 0;
   if (stop_) return;
   if (r.cancelled || cancel_current_) {
@@ -276,14 +278,14 @@ void Worker::compute_next() {
   channel_.send(master_rank_, tag_of(Tag::result), encode(r));
 }
 
-TallyLog Worker::take_log() {
+StagedLog Worker::take_log() {
   if (spare_logs_.empty()) return {};
-  TallyLog log = std::move(spare_logs_.back());
+  StagedLog log = std::move(spare_logs_.back());
   spare_logs_.pop_back();
   return log;
 }
 
-void Worker::recycle(TallyLog&& log) {
+void Worker::recycle(StagedLog&& log) {
   constexpr std::size_t kSpareLogs = 2;  // the master holds about two batches per worker
   if (spare_logs_.size() >= kSpareLogs) return;
   log.clear();

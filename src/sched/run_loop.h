@@ -85,20 +85,21 @@ class Worker {
   void apply_acks(const std::vector<Ack>& acks);
   void send_cancelled(std::uint64_t id);
   /// An empty tally log for the next batch: a spare one with its capacity kept when there is
-  /// one. A batch's log grows to megabytes (walk: 8 bytes a step); growing a fresh one every
+  /// one. A batch's log grows to megabytes (walk: 4 bytes a step); growing a fresh one every
   /// batch cost a quarter of a worker's time in copies and page faults.
-  TallyLog take_log();
+  StagedLog take_log();
   /// Keeps `log`'s memory for a later batch (up to kSpareLogs logs).
-  void recycle(TallyLog&& log);
+  void recycle(StagedLog&& log);
 
   Channel& channel_;
   int master_rank_;
   TaskRunner& runner_;
   TallyStore& store_;
   std::deque<Batch> queue_;
-  std::map<std::uint64_t, TallyLog> pending_;  ///< tallies of results not yet acknowledged
-  std::vector<std::uint64_t> held_;   ///< accepted while paused for a snapshot; applied on resume
-  std::vector<TallyLog> spare_logs_;  ///< emptied logs whose memory the next batches reuse
+  TallyLog task_log_;                           ///< the running task's counts and scores
+  std::map<std::uint64_t, StagedLog> pending_;  ///< tallies of results not yet acknowledged
+  std::vector<std::uint64_t> held_;    ///< accepted while paused for a snapshot; applied on resume
+  std::vector<StagedLog> spare_logs_;  ///< emptied logs whose memory the next batches reuse
   bool paused_ = false;
   bool stop_ = false;
   std::uint64_t current_ = 0;  ///< batch being computed (0: none)

@@ -5,6 +5,7 @@
 #include "core/tally_words.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -63,7 +64,7 @@ TallyStore::TallyStore(const std::vector<TallySpec>& specs) {
 namespace {
 
 /// Whether a shared tally of `words` words of `kind` is striped (when locks are given).
-bool striped(std::uint64_t words, TallyKind kind, std::uint64_t cache_bins) {
+bool stripes_when_shared(std::uint64_t words, TallyKind kind, std::uint64_t cache_bins) {
   return kind == TallyKind::count && words > cache_bins;
 }
 
@@ -73,7 +74,7 @@ std::uint64_t TallyStore::lock_words(const std::vector<TallySpec>& specs,
                                      std::uint64_t cache_bins) {
   std::uint64_t n = 0;
   for (const auto& s : specs)
-    if (striped(tally_words(s), s.kind, cache_bins)) n += kStripes * kLockStride;
+    if (stripes_when_shared(tally_words(s), s.kind, cache_bins)) n += kStripes * kLockStride;
   return n;
 }
 
@@ -89,17 +90,87 @@ TallyStore::TallyStore(std::vector<std::span<std::uint64_t>> bins, bool shared, 
   for (std::size_t k = 0; k < bins_.size(); ++k) {
     const std::uint64_t n = bins_[k].size();
     if (n <= cache_bins) cache_[k].assign(n, 0);
-    if (locks.empty() || !striped(n, kinds_[k], cache_bins)) continue;
+    if (locks.empty() || !stripes_when_shared(n, kinds_[k], cache_bins)) continue;
+    // Stripes of a power-of-two width: at most kStripes of them cover the n bins; a staged count
+    // is its bin's offset in the stripe, 4 bytes (a tally above 2^38 bins is not striped).
+    const auto shift = static_cast<unsigned>(std::bit_width((n - 1) / kStripes));
     if (locks.size() < kStripes * kLockStride)
       throw std::logic_error("TallyStore: fewer stripe locks than lock_words() says");
-    locks_[k] = locks.first(kStripes * kLockStride);
+    const std::span<std::uint64_t> mine = locks.first(kStripes * kLockStride);
     locks = locks.subspan(kStripes * kLockStride);
-    // Stripes of a power-of-two width: at most kStripes of them cover the n bins.
-    stripe_shift_[k] = static_cast<unsigned>(std::bit_width((n - 1) / kStripes));
+    if (shift > 32) continue;  // its locks stay unused: atomic adds
+    locks_[k] = mine;
+    stripe_shift_[k] = shift;
   }
 }
 
+bool StagedLog::empty() const noexcept {
+  if (!rest_.empty()) return false;
+  for (const auto& lists : stripes_)
+    for (const auto& l : lists)
+      if (!l.empty()) return false;
+  return true;
+}
+
+std::size_t StagedLog::size() const noexcept {
+  std::size_t n = 0;
+  for (const auto& t : rest_.tallies) n += t.ones.size() + t.adds.size() + t.scores.size();
+  for (const auto& lists : stripes_)
+    for (const auto& l : lists) n += l.size();
+  return n;
+}
+
+void StagedLog::clear() noexcept {
+  rest_.clear();
+  for (auto& lists : stripes_)
+    for (auto& l : lists) l.clear();
+}
+
+void TallyStore::stage(const TallyLog& task, StagedLog& batch) const {
+  const std::size_t n = std::min(task.tallies.size(), bins_.size());
+  if (batch.rest_.tallies.size() < n) batch.rest_.tallies.resize(n);
+  if (batch.stripes_.size() < n) batch.stripes_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto& t = task.tallies[k];
+    auto& rest = batch.rest_.tallies[k];
+    rest.adds.insert(rest.adds.end(), t.adds.begin(), t.adds.end());
+    rest.scores.insert(rest.scores.end(), t.scores.begin(), t.scores.end());
+    if (!striped(k)) {
+      rest.ones.insert(rest.ones.end(), t.ones.begin(), t.ones.end());
+      continue;
+    }
+    stage_striped(k, t.ones, batch.stripes_[k]);
+  }
+}
+
+// Counts per stripe first, then writes through one pointer per stripe: the task's log is read
+// twice, from the cache, and the batch's lists grow once per task instead of a check per count.
+void TallyStore::stage_striped(std::size_t k, const std::vector<std::uint64_t>& ones,
+                               std::vector<StripeList>& lists) const {
+  lists.resize(kStripes);
+  const unsigned shift = stripe_shift_[k];
+  const std::uint64_t in_stripe = (std::uint64_t{1} << shift) - 1;
+  std::array<std::size_t, kStripes> count{};
+  for (const std::uint64_t bin : ones) ++count[static_cast<std::size_t>(bin >> shift)];
+  std::array<std::uint32_t*, kStripes> at{};
+  for (std::size_t s = 0; s < kStripes; ++s) {
+    if (count[s] == 0) continue;
+    const std::size_t before = lists[s].size();
+    lists[s].resize(before + count[s]);
+    at[s] = lists[s].data() + before;
+  }
+  for (const std::uint64_t bin : ones)
+    *at[static_cast<std::size_t>(bin >> shift)]++ = static_cast<std::uint32_t>(bin & in_stripe);
+}
+
 void TallyStore::apply(const TallyLog& log) {
+  unstaged_.clear();
+  stage(log, unstaged_);
+  apply(unstaged_);
+}
+
+void TallyStore::apply(const StagedLog& batch) {
+  const TallyLog& log = batch.rest_;
   for (std::size_t k = 0; k < log.tallies.size() && k < bins_.size(); ++k) {
     const auto& t = log.tallies[k];
     if (kinds_[k] == TallyKind::real) {
@@ -113,8 +184,8 @@ void TallyStore::apply(const TallyLog& log) {
       for (const auto& [bin, count] : t.adds) c[static_cast<std::size_t>(bin)] += count;
       continue;
     }
-    if (!locks_[k].empty()) {  // every add to a striped tally goes under its stripe's lock
-      apply_striped(k, t);
+    if (striped(k)) {  // every add to a striped tally goes under its stripe's lock
+      apply_striped(k, batch);
       continue;
     }
     apply_ones(bins_[k], t.ones, shared_);
@@ -122,23 +193,12 @@ void TallyStore::apply(const TallyLog& log) {
   }
 }
 
-void TallyStore::sort_into_stripes(std::size_t k, const std::vector<std::uint64_t>& ones) {
-  const unsigned shift = stripe_shift_[k];
-  stripe_start_.assign(kStripes + 1, 0);
-  for (std::uint64_t bin : ones) ++stripe_start_[static_cast<std::size_t>(bin >> shift) + 1];
-  for (std::size_t s = 0; s < kStripes; ++s) stripe_start_[s + 1] += stripe_start_[s];
-  scratch_.resize(ones.size());
-  std::vector<std::size_t>& at = fill_at_;
-  at.assign(stripe_start_.begin(), stripe_start_.end() - 1);
-  for (std::uint64_t bin : ones) scratch_[at[static_cast<std::size_t>(bin >> shift)]++] = bin;
-}
-
 // Each stripe's adds under its lock: plain read-modify-writes (through atomic_ref, relaxed, so
 // readers after the run's synchronisation points see them; on x86 a plain load and store).
-void TallyStore::apply_striped(std::size_t k, const TallyLog::PerTally& t) {
-  sort_into_stripes(k, t.ones);
+void TallyStore::apply_striped(std::size_t k, const StagedLog& batch) {
   const std::span<std::uint64_t> bins = bins_[k];
   const std::span<std::uint64_t> locks = locks_[k];
+  const unsigned shift = stripe_shift_[k];
   auto lock = [&](std::size_t s) {
     std::uint64_t expected = 0;
     return std::atomic_ref<std::uint64_t>(locks[s * kLockStride])
@@ -147,17 +207,19 @@ void TallyStore::apply_striped(std::size_t k, const TallyLog::PerTally& t) {
   auto unlock = [&](std::size_t s) {
     std::atomic_ref<std::uint64_t>(locks[s * kLockStride]).store(0, std::memory_order_release);
   };
-  std::vector<std::size_t>& todo = todo_;
-  todo.clear();
-  for (std::size_t s = 0; s < kStripes; ++s)
-    if (stripe_start_[s + 1] > stripe_start_[s]) todo.push_back(s);
-  for (const auto& [bin, count] : t.adds) {  // rare (walk has none): one lock each
-    const auto s = static_cast<std::size_t>(bin >> stripe_shift_[k]);
+  for (const auto& [bin, count] : batch.rest_.tallies[k].adds) {  // rare: one lock each
+    const auto s = static_cast<std::size_t>(bin >> shift);
     while (!lock(s)) std::this_thread::sleep_for(std::chrono::microseconds(20));
     std::atomic_ref<std::uint64_t> b(bins[bin]);
     b.store(b.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
     unlock(s);
   }
+  if (k >= batch.stripes_.size()) return;  // no +1 counts staged
+  const std::vector<StripeList>& stripes = batch.stripes_[k];
+  std::vector<std::size_t>& todo = todo_;
+  todo.clear();
+  for (std::size_t s = 0; s < stripes.size(); ++s)
+    if (!stripes[s].empty()) todo.push_back(s);
   while (!todo.empty()) {
     std::size_t left = 0;
     for (const std::size_t s : todo) {
@@ -165,11 +227,12 @@ void TallyStore::apply_striped(std::size_t k, const TallyLog::PerTally& t) {
         todo[left++] = s;  // another worker is in it: come back
         continue;
       }
-      const std::uint64_t* first = scratch_.data() + stripe_start_[s];
-      const std::size_t n = stripe_start_[s + 1] - stripe_start_[s];
+      std::uint64_t* const base = bins.data() + (std::uint64_t{s} << shift);
+      const std::uint32_t* const offset = stripes[s].data();
+      const std::size_t n = stripes[s].size();
       for (std::size_t i = 0; i < n; ++i) {
-        if (i + kPrefetchAhead < n) __builtin_prefetch(&bins[first[i + kPrefetchAhead]], 1, 0);
-        std::atomic_ref<std::uint64_t> b(bins[first[i]]);
+        if (i + kPrefetchAhead < n) __builtin_prefetch(base + offset[i + kPrefetchAhead], 1, 0);
+        std::atomic_ref<std::uint64_t> b(base[offset[i]]);
         b.store(b.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       }
       unlock(s);

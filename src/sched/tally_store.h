@@ -13,18 +13,66 @@
 /// A large shared count tally (above the cache size) may come with stripe locks (words in
 /// node-shared memory, zeroed; every store over the same bins must get them): its bins
 /// fall into kStripes ranges, and a worker applies a batch's counts range by range, each under
-/// its range's lock, with plain adds (the log is first sorted into the ranges, one counting
-/// pass). A locked atomic add costs 5.7 ns whether its bin is cached or not; a plain add within
-/// a range that fits the L2 about 1-2 ns (docs/benchmarks.md, "walk end to end"). A worker that
-/// finds a range locked takes the next one and comes back; it sleeps only when every range it
-/// still has is locked, each for the few microseconds another worker's adds take.
+/// its range's lock, with plain adds. A locked atomic add costs 5.7 ns whether its bin is cached
+/// or not; a plain add within a range that fits the L2 about 1-2 ns (docs/benchmarks.md, "walk
+/// end to end"). A worker that finds a range locked takes the next one and comes back; it sleeps
+/// only when every range it still has is locked, each for the few microseconds another worker's
+/// adds take.
+///
+/// A worker holds a batch's contributions as a StagedLog until the master acknowledges the batch:
+/// `stage` appends each finished task's log to it in this store's layout, so a striped tally's
+/// counts are sorted into their ranges while the task's small log is still in the cache, as 4-byte
+/// offsets, instead of being appended to a log of megabytes that is sorted again before applying.
 #include <carlo/simulation.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace carlo::sched {
+
+class TallyStore;
+
+/// An allocator whose resize() leaves new elements uninitialised (they are written right after).
+template <class T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  UninitialisedAllocator() = default;
+  template <class U>
+  UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+/// Offsets of +1 counts within one stripe of a tally.
+using StripeList = std::vector<std::uint32_t, UninitialisedAllocator<std::uint32_t>>;
+
+/// One batch's tally contributions, laid out for the TallyStore that staged them (see
+/// TallyStore::stage). Reused across batches: clear() keeps the memory.
+class StagedLog {
+ public:
+  bool empty() const noexcept;
+  /// Counts and scores held (each +1 count, each other count, each score).
+  std::size_t size() const noexcept;
+  void clear() noexcept;
+
+ private:
+  friend class TallyStore;
+  TallyLog rest_;  ///< everything not striped, as logged
+  /// Per tally: empty unless striped; else kStripes lists of +1 counts as offsets in the stripe.
+  std::vector<std::vector<StripeList>> stripes_;
+};
 
 class TallyStore {
  public:
@@ -53,7 +101,13 @@ class TallyStore {
   TallyStore(const TallyStore&) = delete;
   TallyStore& operator=(const TallyStore&) = delete;
 
-  /// Adds an accepted batch's counts and scores. Thread-compatible: one thread per store object.
+  /// Appends a finished task's contributions (`task`) to `batch`, laid out for this store. Does
+  /// not touch the bins. Thread-compatible like apply.
+  void stage(const TallyLog& task, StagedLog& batch) const;
+  /// Adds an accepted batch's counts and scores (staged by this store or one over the same
+  /// tallies). Thread-compatible: one thread per store object.
+  void apply(const StagedLog& batch);
+  /// The same for a log not staged (stages it first).
   void apply(const TallyLog& log);
   /// Moves privately cached counts into the shared bins (no-op for private stores). After it, the
   /// bins hold everything this worker applied.
@@ -68,10 +122,13 @@ class TallyStore {
 
  private:
   void flush_real(std::size_t k);
-  /// Adds tally k's counts range by range under the stripe locks (plain adds).
-  void apply_striped(std::size_t k, const TallyLog::PerTally& t);
-  /// Sorts `ones` of tally k into its stripes (scratch_ and stripe_start_).
-  void sort_into_stripes(std::size_t k, const std::vector<std::uint64_t>& ones);
+  /// Adds tally k's staged counts range by range under the stripe locks (plain adds), and its
+  /// other counts (`adds`) one lock each.
+  void apply_striped(std::size_t k, const StagedLog& batch);
+  /// Appends tally k's +1 counts `ones` to its kStripes `lists` (offsets in the stripe).
+  void stage_striped(std::size_t k, const std::vector<std::uint64_t>& ones,
+                     std::vector<StripeList>& lists) const;
+  bool striped(std::size_t k) const noexcept { return !locks_[k].empty(); }
 
   std::vector<std::vector<std::uint64_t>> owned_;  ///< private store's memory
   std::vector<std::span<std::uint64_t>> bins_;
@@ -79,11 +136,9 @@ class TallyStore {
   std::vector<TallyKind> kinds_;                   ///< per tally
   /// Per tally: its kStripes locks (kLockStride words apart), empty unless striped.
   std::vector<std::span<std::uint64_t>> locks_;
-  std::vector<unsigned> stripe_shift_;     ///< per striped tally: bin >> shift is its stripe
-  std::vector<std::uint64_t> scratch_;     ///< a batch's bins sorted by stripe (reused)
-  std::vector<std::size_t> stripe_start_;  ///< kStripes + 1 bounds into scratch_
-  std::vector<std::size_t> fill_at_;       ///< sort_into_stripes' write positions
-  std::vector<std::size_t> todo_;          ///< apply_striped's stripes not yet done
+  std::vector<unsigned> stripe_shift_;  ///< per striped tally: bin >> shift is its stripe
+  std::vector<std::size_t> todo_;       ///< apply_striped's stripes not yet done
+  StagedLog unstaged_;                  ///< apply(const TallyLog&)'s staging (reused)
   bool shared_ = false;
   bool collector_ = true;
 };

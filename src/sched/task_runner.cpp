@@ -15,6 +15,22 @@ TaskRunner::TaskRunner(Simulation& sim, std::uint64_t seed)
 
 BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
                             const std::function<bool()>& should_stop) {
+  tallies.tallies.resize(specs_.size());
+  auto append = [&](const TallyLog& task) {
+    for (std::size_t k = 0; k < specs_.size(); ++k) {
+      const auto& from = task.tallies[k];
+      auto& to = tallies.tallies[k];
+      to.ones.insert(to.ones.end(), from.ones.begin(), from.ones.end());
+      to.adds.insert(to.adds.end(), from.adds.begin(), from.adds.end());
+      to.scores.insert(to.scores.end(), from.scores.begin(), from.scores.end());
+    }
+  };
+  return run(b, task_log_, append, should_stop);
+}
+
+BatchResult TaskRunner::run(const Batch& b, TallyLog& task_log,
+                            const std::function<void(const TallyLog&)>& keep,
+                            const std::function<bool()>& should_stop) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   BatchResult r;
@@ -45,30 +61,19 @@ BatchResult TaskRunner::run(const Batch& b, TallyLog& tallies,
         }
       }
       std::fill(scratch_.begin(), scratch_.end(), std::numeric_limits<double>::quiet_NaN());
-      tallies.tallies.resize(specs_.size());
-      marks_.resize(specs_.size());
-      for (std::size_t k = 0; k < specs_.size(); ++k)
-        marks_[k] = {tallies.tallies[k].ones.size(), tallies.tallies[k].adds.size(),
-                     tallies.tallies[k].scores.size()};
-      auto roll_back = [&] {
-        for (std::size_t k = 0; k < specs_.size(); ++k) {
-          tallies.tallies[k].ones.resize(marks_[k].ones);
-          tallies.tallies[k].adds.resize(marks_[k].adds);
-          tallies.tallies[k].scores.resize(marks_[k].scores);
-        }
-      };
-      Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &tallies, &specs_, &obs_specs_);
+      task_log.clear();  // a failed task's counts and scores go with it
+      task_log.tallies.resize(specs_.size());
+      Task task(t, seed_, rg.attempt, scratch_.data(), n_obs, &task_log, &specs_, &obs_specs_);
       try {
         sim_.run(task);
       } catch (const std::exception& e) {
-        roll_back();
         r.failures.push_back({idx, e.what()});
         continue;
       } catch (...) {
-        roll_back();
         r.failures.push_back({idx, "unknown exception"});
         continue;
       }
+      keep(task_log);
       for (std::size_t k = 0; k < n_obs; ++k) r.observations[k * n + idx] = scratch_[k];
     }
   }

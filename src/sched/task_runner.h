@@ -14,9 +14,15 @@ class TaskRunner {
  public:
   TaskRunner(Simulation& sim, std::uint64_t seed);
 
-  /// Runs every task of `b` in order, appending the counts of the tasks that succeeded to
-  /// `tallies`. `should_stop` is called between tasks every few milliseconds; when it returns true
-  /// the batch is abandoned and the result comes back `cancelled`.
+  /// Runs every task of `b` in order. Each task logs its counts and scores into `task_log`
+  /// (cleared before every task, so a task's log stays small and in the cache); `keep(task_log)`
+  /// is called after each task that succeeded, and a failed task's log is dropped.
+  /// `should_stop` is called between tasks every few milliseconds; when it returns true the batch
+  /// is abandoned and the result comes back `cancelled`.
+  BatchResult run(const Batch& b, TallyLog& task_log,
+                  const std::function<void(const TallyLog&)>& keep,
+                  const std::function<bool()>& should_stop);
+  /// The same, appending the counts and scores of the tasks that succeeded to `tallies`.
   BatchResult run(const Batch& b, TallyLog& tallies, const std::function<bool()>& should_stop);
 
   /// Observation columns (doubles) per task: the sum of the specs' widths.
@@ -31,11 +37,7 @@ class TaskRunner {
   std::size_t width_ = 0;
   std::vector<TallySpec> specs_;
   std::vector<double> scratch_;
-  /// Log sizes before the current task: a failed task's counts and scores are rolled back.
-  struct Mark {
-    std::size_t ones = 0, adds = 0, scores = 0;
-  };
-  std::vector<Mark> marks_;
+  TallyLog task_log_;  ///< the appending run's per-task log
 };
 
 }  // namespace carlo::sched

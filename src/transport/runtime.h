@@ -109,8 +109,13 @@ class SharedSegment {
   /// segment, through the memory file (pwrite: no page faults on this rank's mapping) when there
   /// is one, else through writable(). Throws SystemError on a failed write.
   void write(std::uint64_t at, const void* bytes, std::uint64_t count);
-  /// Page-aligned start of the shared bytes, on every rank of the node.
+  /// Page-aligned start of the shared bytes, on every rank of the node (huge-page aligned when it
+  /// tries huge pages).
   const std::byte* data() const noexcept;
+  /// Whether the segment is on huge pages, the same on every rank. Asked for with
+  /// CARLO_HUGE_PAGES=1 in every rank's environment; best effort: a segment of 16 MiB or more,
+  /// on Linux 6.1 or later unless tmpfs huge pages are denied, with free huge pages.
+  bool huge_pages() const noexcept;
   std::uint64_t size() const noexcept;
   /// Collective (node): waits for the leader's writes, then makes the pages read-only everywhere
   /// (a write faults; whole pages, so the bytes after size() in the last page too).

@@ -10,12 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csetjmp>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -136,6 +138,71 @@ TEST(SharedData, BytesWrittenByTheLeaderReachEveryRank) {
   std::memcpy(seen.data(), segment.data(), seen.size() * sizeof(std::uint64_t));
   EXPECT_EQ(seen[0], 7u);
   EXPECT_TRUE(std::equal(words.begin(), words.end(), seen.begin() + 1));
+}
+
+// Whether this kernel makes huge pages of a memory file on request (MADV_COLLAPSE, Linux 6.1,
+// tmpfs huge pages not denied): a 4 MiB file, one byte per 2 MiB, collapsed.
+bool kernel_collapses_memory_files() {
+  constexpr std::size_t kHuge = 2 << 20;
+  const int fd = memfd_create("probe", MFD_CLOEXEC);
+  if (fd < 0 || ftruncate(fd, 2 * kHuge) != 0) return false;
+  void* area = mmap(nullptr, 3 * kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  auto* at =
+      reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(area) + kHuge - 1) / kHuge * kHuge);
+  bool ok = mmap(at, 2 * kHuge, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == at;
+  if (ok) {
+    at[0] = at[kHuge] = 1;
+    ok = madvise(at, 2 * kHuge, 25 /* MADV_COLLAPSE */) == 0;
+  }
+  munmap(area, 3 * kHuge);
+  close(fd);
+  return ok;
+}
+
+// Kilobytes of `field` (e.g. ShmemPmdMapped) in this process's mappings within [p, p + bytes).
+std::uint64_t smaps_kib(const void* p, std::uint64_t bytes, const std::string& field) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  std::uint64_t kib = 0;
+  const auto first = reinterpret_cast<std::uintptr_t>(p);
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo < first + bytes && first < hi;  // overlaps
+      continue;
+    }
+    if (inside && line.rfind(field + ":", 0) == 0)
+      kib += std::stoull(line.substr(field.size() + 1));
+  }
+  return kib;
+}
+
+// With CARLO_HUGE_PAGES=1, a large segment is on huge pages where the kernel can make them
+// without privileges, mapped with one entry per huge page on every rank, and holds what the
+// leader wrote.
+TEST(SharedData, ALargeSegmentAskedForHugePagesIsOnThemOnEveryRank) {
+  if (!kernel_collapses_memory_files()) GTEST_SKIP() << "no MADV_COLLAPSE of memory files here";
+  const std::uint64_t n = (std::uint64_t{40} << 20) / 8 + 3;  // 40 MiB and a bit: 21 huge pages
+  setenv("CARLO_HUGE_PAGES", "1", 1);                         // every rank
+  transport::SharedSegment segment =
+      transport::SharedSegment::allocate(runtime(), n * sizeof(std::uint64_t), "huge");
+  unsetenv("CARLO_HUGE_PAGES");
+  if (runtime().is_leader()) {
+    EXPECT_TRUE(segment.huge_pages());
+    std::vector<std::uint64_t> words(n);
+    for (std::uint64_t i = 0; i < n; ++i) words[i] = i * 0x9e3779b97f4a7c15ULL;
+    segment.write(0, words.data(), n * sizeof(std::uint64_t));
+  }
+  segment.seal();
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(segment.data()) % (2 << 20), 0u);
+  const auto* seen = reinterpret_cast<const std::uint64_t*>(segment.data());
+  std::uint64_t wrong = 0;
+  for (std::uint64_t i = 0; i < n; ++i) wrong += seen[i] != i * 0x9e3779b97f4a7c15ULL;
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_GE(smaps_kib(segment.data(), n * sizeof(std::uint64_t), "ShmemPmdMapped"),
+            std::uint64_t{40} << 10)
+      << "rank " << runtime().world_rank();
 }
 
 sigjmp_buf g_fault_jump;

@@ -218,6 +218,28 @@ def refusals():
         check_refused(p.stderr, needle, out, f"{data} {extra}")
 
 
+def refusals_split_over_ranks():
+    """The ranks of a node each check a share of the rows: a bad id in the last row alone (the last
+    rank's share) or in the first and the last rows is refused as at one rank, naming the first
+    bad row, also when the 3 ranks form two virtual nodes of 2 and 1 ranks."""
+    rows = [[(i * 7 + k) % 3000 for k in range(5)] for i in range(3000)]
+    cases = []
+    rows[2999] = [1, 2, 3000]
+    last = tmp("bad-last.h5")
+    write_graph(last, rows, "int32")
+    cases.append((last, {}, "walk: row 2999 has neighbour id 3000 outside [0, 3000)"))
+    cases.append((last, {"CARLO_RANKS_PER_NODE": "2"},
+                  "walk: row 2999 has neighbour id 3000 outside [0, 3000)"))
+    rows[0] = [-5]
+    both = tmp("bad-first-and-last.h5")
+    write_graph(both, rows, "int32")
+    cases.append((both, {}, "walk: row 0 has neighbour id -5 outside [0, 3000)"))
+    for data, extra_env, needle in cases:
+        out = tmp("w.h5")
+        p = walk(3, data, out, 10, 1, expect=1, extra_env=extra_env)
+        check_refused(p.stderr, needle, out, f"{data} {extra_env}")
+
+
 def main():
     case = sys.argv[1]
     globals()[case]()

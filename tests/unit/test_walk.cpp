@@ -73,13 +73,29 @@ TaskOutput run_task(carlo::Simulation& sim, std::uint64_t seed, std::uint64_t id
   return out;
 }
 
+void walk_info_check(const RaggedView& g) {
+  carlo::sims::walk_info().check_data(options(1000, 0.85), g, carlo::RowRange{0, g.rows});
+}
+
 std::unique_ptr<carlo::Simulation> make_walk(const RaggedView& g, std::int64_t walks = 1000,
                                              double alpha = 0.85) {
   return carlo::sims::walk_info().create(options(walks, alpha), g);
 }
 
+/// The id check of rows [first, last) (SimulationInfo::check_data): its error, or "(accepted)".
+std::string check_error(const RaggedView& g, std::uint64_t first, std::uint64_t last) {
+  try {
+    carlo::sims::walk_info().check_data(options(1000, 0.85), g, carlo::RowRange{first, last});
+  } catch (const carlo::InputError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+/// What the engine does with one rank: the check of every row (if there are rows), then create.
 std::string setup_error(const RaggedView& g, std::int64_t walks = 1000, double alpha = 0.85) {
   try {
+    if (g.rows > 0) walk_info_check(g);
     make_walk(g, walks, alpha);
   } catch (const carlo::InputError& e) {
     return e.what();
@@ -174,6 +190,32 @@ TEST(Walk, FindsABadIdFarIntoALargeArray) {
   rows[83][50] = 100;
   EXPECT_EQ(setup_error(Graph<std::uint32_t>(rows).view()),
             "walk: row 83 has neighbour id 100 outside [0, 100)");
+}
+
+TEST(Walk, FindsTheMostNegativeIdAndOutOfRangeIdsOfEveryWidthPastTheFirstChunks) {
+  std::vector<std::vector<std::int64_t>> rows(200, std::vector<std::int64_t>(50, 7));
+  rows[150][3] = INT64_MIN;
+  EXPECT_EQ(setup_error(Graph<std::int64_t>(rows).view()),
+            "walk: row 150 has neighbour id -9223372036854775808 outside [0, 200)");
+  rows[150][3] = -128;
+  EXPECT_EQ(setup_error(Graph<std::int8_t>(rows).view()),
+            "walk: row 150 has neighbour id -128 outside [0, 200)");
+  rows[150][3] = 250;  // 200 nodes: more than half of what a uint8 holds
+  EXPECT_EQ(setup_error(Graph<std::uint8_t>(rows).view()),
+            "walk: row 150 has neighbour id 250 outside [0, 200)");
+  rows[150][3] = 199;
+  EXPECT_EQ(setup_error(Graph<std::uint8_t>(rows).view()), "(accepted)");
+}
+
+TEST(Walk, ChecksOnlyTheRowsItIsGivenAndNamesTheFirstBadOneAmongThem) {
+  std::vector<std::vector<std::int64_t>> rows(50, std::vector<std::int64_t>{1, 2});
+  rows[17] = {3, 99};
+  rows[30] = {120};
+  const auto g = Graph<std::int64_t>(rows);
+  EXPECT_EQ(check_error(g.view(), 0, 17), "(accepted)");
+  EXPECT_EQ(check_error(g.view(), 18, 30), "(accepted)");
+  EXPECT_EQ(check_error(g.view(), 17, 18), "walk: row 17 has neighbour id 99 outside [0, 50)");
+  EXPECT_EQ(check_error(g.view(), 20, 50), "walk: row 30 has neighbour id 120 outside [0, 50)");
 }
 
 TEST(Walk, RefusesFloatingPointValues) {
