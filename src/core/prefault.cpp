@@ -26,4 +26,10 @@ std::vector<std::uint64_t> prefaulted_zeros(std::uint64_t n) {
   return v;
 }
 
+std::unique_ptr<std::uint64_t[]> prefaulted_buffer(std::uint64_t n) {
+  auto p = std::make_unique_for_overwrite<std::uint64_t[]>(static_cast<std::size_t>(n));
+  prefault_writable(p.get(), n * sizeof(std::uint64_t));
+  return p;
+}
+
 }  // namespace carlo

@@ -6,6 +6,7 @@
 /// 32 MiB instead (docs/benchmarks.md, "walk end to end"). Best effort: on kernels without
 /// MADV_POPULATE_WRITE (before 5.14) the pages fault in one by one as before.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace carlo {
@@ -16,5 +17,9 @@ void prefault_writable(void* p, std::uint64_t bytes) noexcept;
 
 /// `n` zeros, with the vector's pages mapped by prefault_writable before they are zeroed.
 std::vector<std::uint64_t> prefaulted_zeros(std::uint64_t n);
+
+/// `n` words of unspecified contents, mapped by prefault_writable: for a buffer that is filled
+/// whole at once (a read), where zeroing it first would only be one more pass over fresh memory.
+std::unique_ptr<std::uint64_t[]> prefaulted_buffer(std::uint64_t n);
 
 }  // namespace carlo

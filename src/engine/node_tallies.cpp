@@ -3,7 +3,6 @@
 #include "core/prefault.h"
 #include "core/tally_words.h"
 
-#include <cstring>
 #include <span>
 
 namespace carlo::engine {
@@ -23,9 +22,10 @@ NodeTallies::NodeTallies(const transport::Runtime& rt, const std::vector<TallySp
   segment_ = transport::SharedSegment::allocate(rt, words * sizeof(std::uint64_t), "tallies");
   auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
   // Every rank adds into all of it: map it now, in one call per rank, rather than fault it in
-  // a page at a time during the run (docs/benchmarks.md, "walk end to end").
+  // a page at a time during the run (docs/benchmarks.md, "walk end to end"). A new segment is
+  // zero-filled (SharedSegment::allocate), which is what empty bins and free locks are: clearing
+  // it again cost rank 0 a 32 MiB memset for the walk's 4 M bins.
   prefault_writable(base, words * sizeof(std::uint64_t));
-  if (rt.is_leader()) std::memset(base, 0, words * sizeof(std::uint64_t));
   segment_.sync();
   const std::span<std::uint64_t> lock_span(base + bins, static_cast<std::size_t>(locks));
   std::vector<std::span<std::uint64_t>> views;
@@ -54,30 +54,31 @@ void reduce_words(std::span<std::uint64_t> words, TallyKind kind, bool root, Red
 
 }  // namespace
 
-std::vector<std::vector<std::uint64_t>> NodeTallies::reduce(const transport::Runtime& rt) {
-  std::vector<std::vector<std::uint64_t>> totals(specs_.size());
+std::vector<std::span<std::uint64_t>> NodeTallies::reduce(const transport::Runtime& rt) {
+  std::vector<std::span<std::uint64_t>> totals;
   if (segment_.size() == 0) {  // no shared bins: a private (empty) store on every rank
-    totals = store_->contents();
-    for (std::size_t k = 0; k < totals.size(); ++k)
-      reduce_words(totals[k], specs_[k].kind, rt.world_rank() == 0,
+    owned_totals_ = store_->contents();
+    for (std::size_t k = 0; k < owned_totals_.size(); ++k)
+      reduce_words(owned_totals_[k], specs_[k].kind, rt.world_rank() == 0,
                    [&](std::span<std::uint64_t> w) { rt.reduce_sum(w); });
-    if (rt.world_rank() != 0) totals.assign(specs_.size(), {});
+    if (rt.world_rank() == 0) totals.assign(owned_totals_.begin(), owned_totals_.end());
     return totals;
   }
   segment_.sync();  // every rank of the node flushed before its goodbye; make it visible
   if (!rt.is_leader()) return totals;
+  // Every leader reduces straight from its node's bins, and rank 0 into its own: no copy (counts
+  // as they are; real limbs go as halves). Plain reads and writes are safe here, although the
+  // workers added with atomics: every worker of the node has said goodbye after its last flush,
+  // rank 0's worker thread has been joined, and the sync above (fence, node barrier, fence)
+  // orders all their writes before these reads; nothing writes the bins any more.
   auto leaders = [&](std::span<std::uint64_t> w) { rt.reduce_sum_leaders(w); };
-  if (rt.world_rank() == 0) {
-    totals = store_->contents();
-    for (std::size_t k = 0; k < totals.size(); ++k)
-      reduce_words(totals[k], specs_[k].kind, true, leaders);
-  } else {
-    // Other leaders send straight from the node's bins: no copy (counts; real limbs go as halves).
-    auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
-    for (const auto& s : specs_) {
-      reduce_words({base, static_cast<std::size_t>(tally_words(s))}, s.kind, false, leaders);
-      base += tally_words(s);
-    }
+  const bool root = rt.world_rank() == 0;
+  auto* base = reinterpret_cast<std::uint64_t*>(segment_.shared_writable());
+  for (const auto& s : specs_) {
+    const std::span<std::uint64_t> bins(base, static_cast<std::size_t>(tally_words(s)));
+    reduce_words(bins, s.kind, root, leaders);
+    if (root) totals.push_back(bins);
+    base += tally_words(s);
   }
   return totals;
 }

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace carlo::engine {
@@ -25,11 +26,14 @@ class NodeTallies {
   /// This rank's store, shared with the other ranks of its node; the node leader collects.
   sched::TallyStore& store() noexcept { return *store_; }
   /// Collective (world), after every worker loop of the job ended (each flushed its store):
-  /// the job's totals on rank 0, empty vectors elsewhere.
-  std::vector<std::vector<std::uint64_t>> reduce(const transport::Runtime& rt);
+  /// the job's totals on rank 0, as views of this object's memory (the node's shared bins, summed
+  /// over the nodes in place; valid while it lives, writable: nothing else uses the bins any
+  /// more); an empty list elsewhere. Call once.
+  std::vector<std::span<std::uint64_t>> reduce(const transport::Runtime& rt);
 
  private:
   std::vector<TallySpec> specs_;
+  std::vector<std::vector<std::uint64_t>> owned_totals_;  ///< reduce() without shared bins
   transport::SharedSegment segment_;
   std::optional<sched::TallyStore> store_;
 };

@@ -103,6 +103,11 @@ void RunPersistence::add_base_tallies(std::vector<std::vector<std::uint64_t>>& t
   add_tallies(t, base_, specs_);
 }
 
+void RunPersistence::add_base_tallies(const std::vector<std::span<std::uint64_t>>& t) const {
+  for (std::size_t k = 0; k < t.size() && k < base_.size(); ++k)
+    add_tally(t[k], base_[k], k < specs_.size() ? specs_[k].kind : TallyKind::count);
+}
+
 void RunPersistence::start_fresh() {
   std::error_code ec;
   fs::remove(checkpoint_path(), ec);
@@ -111,9 +116,11 @@ void RunPersistence::start_fresh() {
                                                     static_cast<std::uint32_t>(n_obs_));
   ck_.runs = 1;
   ck_.journal_offset = journal_->offset();
-  sched::Checkpoint ck = ck_;
-  ck.tallies = zero_tallies();
-  write(std::move(ck));  // so even a crash before the first snapshot counts its runs
+  // Empty tallies, as holes from no memory: materialising 32 MiB of zeros (a 4 M-bin tally) only
+  // to skip them cost tens of ms of page faults in a VM (docs/benchmarks.md, "walk end to end").
+  std::vector<sched::TallyWords> zeros;
+  for (const auto& s : specs_) zeros.push_back({nullptr, tally_words(s)});
+  write(ck_, zeros);  // so even a crash before the first snapshot counts its runs
 }
 
 bool RunPersistence::have_checkpoint() const {
@@ -155,9 +162,9 @@ std::string RunPersistence::resume(sched::Master& m, io::ResultsWriter& w) {
   std::error_code ec;
   sched::Checkpoint ck;
   ck.fingerprint = fingerprint_;
-  ck.tallies = zero_tallies();
   const bool have_ckpt = have_checkpoint();
   if (have_ckpt) ck = read_matching_checkpoint(&fallback_);
+  else ck.tallies = zero_tallies();  // a journal alone: its results run again
   // The new journal holds exactly the restored results; this run appends to it.
   auto next = std::make_unique<sched::JournalWriter>(journal_path() + ".new", fingerprint_,
                                                      static_cast<std::uint32_t>(n_obs_));
@@ -292,13 +299,20 @@ void RunPersistence::install(sched::MasterHooks& hooks, const sched::Master& mas
 }
 
 void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
+  std::vector<sched::TallyWords> tallies;
+  for (const auto& t : ck.tallies) tallies.push_back({t.data(), t.size()});
+  write(std::move(ck), tallies, keep_previous);
+}
+
+void RunPersistence::write(sched::Checkpoint ck, const std::vector<sched::TallyWords>& tallies,
+                           bool keep_previous) {
   const auto t0 = std::chrono::steady_clock::now();
   // Two generations. The new checkpoint is written whole beside the current one first (a full
   // disk fails here and changes nothing); then the current one becomes the previous one and the
   // new one the current one. A crash between the two renames leaves the previous generation,
   // which read_matching_checkpoint falls back to.
   const std::string next = checkpoint_path() + ".next";
-  sched::write_checkpoint(next, ck);
+  sched::write_checkpoint(next, ck, tallies);
   std::error_code ec;
   if (keep_previous && fs::exists(checkpoint_path(), ec) &&
       std::rename(checkpoint_path().c_str(), previous_checkpoint_path().c_str()) != 0)
@@ -315,13 +329,14 @@ void RunPersistence::write(sched::Checkpoint ck, bool keep_previous) {
 }
 
 void RunPersistence::final_checkpoint(const sched::Master& m,
-                                      const std::vector<std::vector<std::uint64_t>>& totals) {
+                                      const std::vector<std::span<std::uint64_t>>& totals) {
   sched::Checkpoint ck = ck_;
   ck.journal_offset = journal_->offset();
   ck.horizon = m.horizon();
-  ck.tallies = totals;
+  std::vector<sched::TallyWords> tallies;
+  for (const auto& t : totals) tallies.push_back({t.data(), t.size()});
   journal_->clean_stop();
-  write(std::move(ck));
+  write(std::move(ck), tallies);
 }
 
 void RunPersistence::remove_files() {

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,12 @@ class RunPersistence {
   void install(sched::MasterHooks& hooks, const sched::Master& m);
   /// Adds the tallies of the results restored from an earlier run (none for a fresh one) to `t`.
   void add_base_tallies(std::vector<std::vector<std::uint64_t>>& t) const;
-  /// After an interrupt: a checkpoint covering everything accepted (tallies = base + this run's).
+  /// The same, in place wherever the bins are (the node's shared bins).
+  void add_base_tallies(const std::vector<std::span<std::uint64_t>>& t) const;
+  /// After an interrupt: a checkpoint covering everything accepted (tallies = base + this run's),
+  /// written from `totals` where they are.
   void final_checkpoint(const sched::Master& m,
-                        const std::vector<std::vector<std::uint64_t>>& totals);
+                        const std::vector<std::span<std::uint64_t>>& totals);
   /// After a finished run: the journal and checkpoint are no longer needed.
   void remove_files();
   /// After resume(): why the previous checkpoint generation was used ("" if it was not).
@@ -74,6 +78,9 @@ class RunPersistence {
   void quarantine(sched::Master& m, sched::JournalWriter& next,
                   const std::vector<std::pair<std::uint64_t, std::uint32_t>>& tasks) const;
   void write(sched::Checkpoint ck, bool keep_previous = true);
+  /// write(), with the bins of `tallies` in place of ck.tallies (see sched::TallyWords).
+  void write(sched::Checkpoint ck, const std::vector<sched::TallyWords>& tallies,
+             bool keep_previous = true);
   bool have_checkpoint() const;
   std::vector<std::vector<std::uint64_t>> zero_tallies() const;
   /// The current checkpoint, or the previous generation if the current one is missing or

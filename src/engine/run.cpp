@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <thread>
 
 namespace carlo::engine {
@@ -35,6 +36,7 @@ const std::chrono::steady_clock::time_point g_process_start = std::chrono::stead
 constexpr std::uint64_t kAbortAfterFailures = 100;
 
 using Tallies = std::vector<std::vector<std::uint64_t>>;
+using TallyViews = std::vector<std::span<std::uint64_t>>;
 
 /// Observation and tally names become dataset names in the results file: refuse what cannot be
 /// one (a plugin's mistake) with a line naming the simulation, before any file is touched.
@@ -219,12 +221,13 @@ class RunEngine {
     phase("master");
     run_loops();
     gather_worker_cpu();
-    Tallies tallies = node_tallies_->reduce(rt_);  // exact sums (counts, limbs): order-free
+    // Exact sums (counts, limbs): order-free. On rank 0, views of the node's bins.
+    const TallyViews tallies = node_tallies_->reduce(rt_);
     phase("reduce");
-    node_tallies_.reset();
     channel_.reset();
     RunOutcome out;
-    if (root_) out = finish_or_report(std::move(tallies));
+    if (root_) out = finish_or_report(tallies);
+    node_tallies_.reset();  // after finishing: `tallies` are its bins
     phase("finish");
     if (root_) report_times(out);
     std::vector<std::byte> code{static_cast<std::byte>(out.exit_code)};
@@ -460,10 +463,10 @@ class RunEngine {
 
   /// Rank 0: finishes the files, unless the surroundings failed before or while doing so; then
   /// nothing more is written, and the outcome says which file failed how (exit 4).
-  RunOutcome finish_or_report(Tallies tallies) {
+  RunOutcome finish_or_report(const TallyViews& tallies) {
     if (guard_.error().empty()) {
       try {
-        return finish(std::move(tallies));
+        return finish(tallies);
       } catch (const std::exception& e) {
         guard_.run(c_.output, [&] { throw; });
       }
@@ -480,7 +483,8 @@ class RunEngine {
 
   /// Rank 0: the results file's metadata, task states and failures; the journal and checkpoint
   /// go (or, when the run stopped short, a final checkpoint is written).
-  RunOutcome finish(Tallies tallies) {
+  /// `tallies`: the job's totals where reduce() left them (the node's bins), written from there.
+  RunOutcome finish(const TallyViews& tallies) {
     RunOutcome out;
     out.wall_seconds = seconds_since(t0_);
     out.interrupted = interrupted_;
@@ -501,8 +505,9 @@ class RunEngine {
     if (!master_->failures().empty())
       extent = std::max(extent, master_->failures().rbegin()->first + 1);
     writer_->set_resolved_extent(extent);
-    writer_->finish(task_states(out), tallies, out.failures, meta_,
-                    partial ? "partial" : "complete");
+    writer_->finish_views(task_states(out),
+                          io::ResultsWriter::TallyViews(tallies.begin(), tallies.end()),
+                          out.failures, meta_, partial ? "partial" : "complete");
     out.observation_names = observation_columns(obs_specs_);
     out.summaries = writer_->summaries();
     writer_.reset();

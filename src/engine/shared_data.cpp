@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -203,9 +204,10 @@ class SharedRaggedLoader {
       if (rt_.world_rank() != 0) return;
       reader_.emplace(path_, group_);
       // Mapped in one call: faulting 8 bytes a node in page by page cost 0.3 s at 2^22 rows
-      // in a VM (docs/benchmarks.md, "walk end to end").
-      offsets_ = prefaulted_zeros(reader_->info().rows + 1);
-      reader_->read_offsets(offsets_);
+      // in a VM (docs/benchmarks.md, "walk end to end"). Not zeroed: the read fills it whole.
+      const std::uint64_t n = reader_->info().rows + 1;
+      offsets_ = prefaulted_buffer(n);
+      reader_->read_offsets({offsets_.get(), static_cast<std::size_t>(n)});
       if (out_.mode_ == ShareMode::mmap) check_mappable(reader_->info(), values_name_);
       described = encode(reader_->info());
     });
@@ -233,7 +235,7 @@ class SharedRaggedLoader {
       if (rt_.is_leader()) fill_on_leader();
     });
     reader_.reset();
-    offsets_ = {};
+    offsets_.reset();
     out_.segment_.seal();
   }
 
@@ -260,12 +262,12 @@ class SharedRaggedLoader {
   void fill_on_leader() {
     if (!reader_) open_on_leader();
     std::byte* base = out_.segment_.writable();
-    if (!offsets_.empty()) {
-      out_.segment_.write(0, offsets_.data(), offsets_bytes_);
-    } else {
-      std::vector<std::uint64_t> offsets = prefaulted_zeros(out_.info.rows + 1);
-      reader_->read_offsets(offsets);
-      out_.segment_.write(0, offsets.data(), offsets_bytes_);
+    if (offsets_) {
+      out_.segment_.write(0, offsets_.get(), offsets_bytes_);
+    } else {  // another node's leader: straight into the segment, its pages mapped in one call
+      prefault_writable(base, offsets_bytes_);
+      auto* offsets = reinterpret_cast<std::uint64_t*>(base);
+      reader_->read_offsets({offsets, static_cast<std::size_t>(out_.info.rows + 1)});
     }
     if (out_.mode_ != ShareMode::window || out_.info.n_values == 0) return;
     const io::RaggedInfo& mine = reader_->info();
@@ -315,8 +317,8 @@ class SharedRaggedLoader {
   const std::string& group_;
   const std::atomic<bool>* stop_;  ///< a signal arrived: the leader stops filling (see header)
   const std::string values_name_;
-  std::optional<io::RaggedReader> reader_;  ///< rank 0 and node leaders
-  std::vector<std::uint64_t> offsets_;      ///< rank 0's validated copy
+  std::optional<io::RaggedReader> reader_;    ///< rank 0 and node leaders
+  std::unique_ptr<std::uint64_t[]> offsets_;  ///< rank 0's validated copy (rows + 1)
   std::uint64_t offsets_bytes_ = 0, value_bytes_ = 0;
   SharedRagged out_;
 };

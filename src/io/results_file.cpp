@@ -229,11 +229,10 @@ struct ResultsWriter::Impl {
   bool finished = false;
 
   // The steps of finish(), in order.
-  void check_finish(const std::vector<std::vector<std::uint64_t>>& tallies,
-                    const std::string& state) const;
+  void check_finish(const TallyViews& tallies, const std::string& state) const;
   void shrink_to_keep();
   void write_status(const StatusSource& status);
-  void write_tallies(const std::vector<std::vector<std::uint64_t>>& tallies);
+  void write_tallies(const TallyViews& tallies);
   void write_failures(const std::vector<Failure>& failures);
   void write_summaries();
   void write_provenance(const RunMeta& meta);
@@ -353,6 +352,12 @@ void ResultsWriter::finish(const StatusSource& status,
                            const std::vector<std::vector<std::uint64_t>>& tallies,
                            const std::vector<Failure>& failures, const RunMeta& meta,
                            const std::string& state) {
+  finish_views(status, TallyViews(tallies.begin(), tallies.end()), failures, meta, state);
+}
+
+void ResultsWriter::finish_views(const StatusSource& status, const TallyViews& tallies,
+                                 const std::vector<Failure>& failures, const RunMeta& meta,
+                                 const std::string& state) {
   Impl& m = *impl_;
   m.check_finish(tallies, state);
   m.shrink_to_keep();
@@ -368,8 +373,7 @@ void ResultsWriter::finish(const StatusSource& status,
   m.finished = true;
 }
 
-void ResultsWriter::Impl::check_finish(const std::vector<std::vector<std::uint64_t>>& counts,
-                                       const std::string& state) const {
+void ResultsWriter::Impl::check_finish(const TallyViews& counts, const std::string& state) const {
   if (finished) throw std::logic_error(path + ": finish called twice");
   if (state != "complete" && state != "partial")
     throw std::invalid_argument(path + ": final state '" + state + "' (complete or partial)");
@@ -451,7 +455,7 @@ void ResultsWriter::Impl::write_status(const StatusSource& status) {
   h5::write_attr(file, "tasks_failed", counts[2]);
 }
 
-void ResultsWriter::Impl::write_tallies(const std::vector<std::vector<std::uint64_t>>& counts) {
+void ResultsWriter::Impl::write_tallies(const TallyViews& counts) {
   for (std::size_t k = 0; k < counts.size(); ++k) {
     h5::Id d = h5::open_dataset(file, "/tallies/" + tallies[k].name);
     if (counts[k].empty()) continue;

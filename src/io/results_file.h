@@ -87,6 +87,11 @@ class ResultsWriter {
   void finish(const StatusSource& status, const std::vector<std::vector<std::uint64_t>>& tallies,
               const std::vector<Failure>& failures, const RunMeta& meta,
               const std::string& state = "complete");
+  /// finish(), with the tallies read where they are (e.g. the node's shared bins): no copy.
+  using TallyViews = std::vector<std::span<const std::uint64_t>>;
+  void finish_views(const StatusSource& status, const TallyViews& tallies,
+                    const std::vector<Failure>& failures, const RunMeta& meta,
+                    const std::string& state = "complete");
 
   const std::string& path() const noexcept;
   /// After finish(): the summaries it wrote, one per observation column.

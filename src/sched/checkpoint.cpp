@@ -45,9 +45,10 @@ void write_all(int fd, const std::byte* data, std::size_t n, const std::string& 
 }
 
 // write_all, but whole blocks of zeros are skipped with lseek, leaving a hole that reads back as
-// zeros: the same file contents, but a fresh run's checkpoint of empty tallies (32 MiB of zeros
-// for a 4 M-bin tally) costs neither the copy into the page cache nor the fsync to disk
-// (docs/benchmarks.md, "walk end to end"). The checksum written after the payload ends the file.
+// zeros: the same file contents, but zeros cost neither the copy into the page cache nor the
+// fsync to disk (docs/benchmarks.md, "walk end to end"). A fresh run's checkpoint of empty
+// tallies (32 MiB of zeros for a 4 M-bin tally) is all holes, from no memory at all (TallyWords
+// without data). The checksum written after the payload ends the file.
 constexpr std::size_t kBlock = std::size_t{64} << 10;
 const std::byte kZeros[kBlock] = {};
 
@@ -71,16 +72,25 @@ std::uint64_t fnv1a_skipping_zeros(std::span<const std::byte> bytes, std::uint64
   return h;
 }
 
+// fnv1a of `n` zero bytes from h: h * prime^n (mod 2^64), by squaring.
+std::uint64_t fnv1a_zeros(std::uint64_t n, std::uint64_t h) {
+  std::uint64_t factor = 0x100000001b3ULL;
+  for (; n > 0; n >>= 1, factor *= factor)
+    if (n & 1) h *= factor;
+  return h;
+}
+
+void skip_bytes(int fd, std::uint64_t n, const std::string& path) {
+  if (n > 0 && ::lseek(fd, static_cast<off_t>(n), SEEK_CUR) < 0)
+    throw SystemError(path + ": seek failed: " + errno_text());
+}
+
 void write_skipping_zeros(int fd, const std::byte* data, std::size_t n, const std::string& path) {
   std::size_t i = 0;
   while (i < n) {
     const std::size_t len = std::min(kBlock, n - i);
-    if (is_zero_block(data + i, len)) {
-      if (::lseek(fd, static_cast<off_t>(len), SEEK_CUR) < 0)
-        throw SystemError(path + ": seek failed: " + errno_text());
-    } else {
-      write_all(fd, data + i, len, path);
-    }
+    if (is_zero_block(data + i, len)) skip_bytes(fd, len, path);
+    else write_all(fd, data + i, len, path);
     i += len;
   }
 }
@@ -277,6 +287,13 @@ void JournalWriter::release(int worker, std::uint64_t batch_id) {
 }
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
+  std::vector<TallyWords> tallies;
+  for (const auto& t : c.tallies) tallies.push_back({t.data(), t.size()});
+  write_checkpoint(path, c, tallies);
+}
+
+void write_checkpoint(const std::string& path, const Checkpoint& c,
+                      const std::vector<TallyWords>& tallies) {
   // The payload is head, then each tally as (length, bins), then tail, as ByteWriter lays out
   // put_array; the bins are written and hashed from the tallies' own memory, without a copy.
   ByteWriter head;
@@ -284,7 +301,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   head.put(c.journal_offset);
   head.put(c.horizon);
   head.put(c.runs);
-  head.put<std::uint64_t>(c.tallies.size());
+  head.put<std::uint64_t>(tallies.size());
   ByteWriter tail;
   tail.put<std::uint64_t>(c.crash_counts.size());
   for (const auto& [t, n] : c.crash_counts) {
@@ -295,11 +312,16 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   const auto tail_bytes = tail.take();
   std::uint64_t len = head_bytes.size() + tail_bytes.size();
   std::uint64_t sum = fnv1a(head_bytes);
-  for (const auto& t : c.tallies) {
-    const std::uint64_t n = t.size();
+  // Bytes of tally t's bins: a null tally is zeros, hashed and left as a hole without existing.
+  auto bin_bytes = [](const TallyWords& t) {
+    return std::span(reinterpret_cast<const std::byte*>(t.data), t.size * sizeof(std::uint64_t));
+  };
+  for (const auto& t : tallies) {
+    const std::uint64_t n = t.size;
     len += sizeof n + n * sizeof(std::uint64_t);
     sum = fnv1a(std::as_bytes(std::span(&n, 1)), sum);
-    sum = fnv1a_skipping_zeros(std::as_bytes(std::span(t)), sum);
+    sum = t.data ? fnv1a_skipping_zeros(bin_bytes(t), sum)
+                 : fnv1a_zeros(n * sizeof(std::uint64_t), sum);
   }
   sum = fnv1a(tail_bytes, sum);
 
@@ -311,11 +333,11 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
               tmp);
     write_all(fd, reinterpret_cast<const std::byte*>(&len), sizeof len, tmp);
     write_all(fd, head_bytes.data(), head_bytes.size(), tmp);
-    for (const auto& t : c.tallies) {
-      const std::uint64_t n = t.size();
+    for (const auto& t : tallies) {
+      const std::uint64_t n = t.size;
       write_all(fd, reinterpret_cast<const std::byte*>(&n), sizeof n, tmp);
-      const auto bins = std::as_bytes(std::span(t));
-      write_skipping_zeros(fd, bins.data(), bins.size(), tmp);
+      if (!t.data) skip_bytes(fd, n * sizeof(std::uint64_t), tmp);
+      else write_skipping_zeros(fd, bin_bytes(t).data(), bin_bytes(t).size(), tmp);
     }
     write_all(fd, tail_bytes.data(), tail_bytes.size(), tmp);
     write_all(fd, reinterpret_cast<const std::byte*>(&sum), sizeof sum, tmp);

@@ -104,6 +104,17 @@ void sync_directory_of(const std::string& path) noexcept;
 
 /// Writes `c` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
+
+/// One tally's bins as write_checkpoint reads them: `size` words at `data`, or, where `data` is
+/// null, `size` zeros that exist nowhere in memory (a fresh run's first checkpoint).
+struct TallyWords {
+  const std::uint64_t* data = nullptr;
+  std::uint64_t size = 0;
+};
+/// The same file as write_checkpoint(path, c) with `tallies` in place of `c.tallies` (ignored):
+/// bins read where they are (the node's shared bins), or zeros never materialised.
+void write_checkpoint(const std::string& path, const Checkpoint& c,
+                      const std::vector<TallyWords>& tallies);
 /// Reads a checkpoint; throws InputError naming the file if it is damaged.
 Checkpoint read_checkpoint(const std::string& path);
 

@@ -88,7 +88,8 @@ class SharedSegment {
   /// the cgroup's limit) and throws InputError naming the sizes otherwise, on every rank; a
   /// failure to reserve the pages is the same InputError on every rank too. `bytes` may be the
   /// same or differ per node (each leader passes its node's size); other ranks' argument is
-  /// ignored.
+  /// ignored. Every byte of a new segment is zero (a new memory file, never recycled memory:
+  /// tmpfs reads unwritten pages, reserved or not, as zeros), so callers need not clear it.
   static SharedSegment allocate(const Runtime& rt, std::uint64_t bytes, const std::string& what);
   SharedSegment() noexcept;
   ~SharedSegment();

@@ -222,7 +222,10 @@ struct FileIdentity {
 // Leader: creates the memory file, maps it into `s`, puts a large one on huge pages where it can
 // (make_huge_pages) and reserves the rest of its pages. Reserving now makes a shortage of memory
 // an InputError here instead of a SIGBUS in the middle of the load, and tmpfs pages reserved by
-// fallocate are not zeroed where a later write covers them.
+// fallocate are not zeroed where a later write covers them. What is never written reads as zeros,
+// through read() and the mapping alike (the kernel clears a reserved page when it is first mapped,
+// and a huge page when it is made; make_huge_pages writes zeros only): allocate() promises a
+// zero-filled segment, and the node's tallies rely on it instead of clearing it again.
 FileIdentity create_memory_file(SharedSegment::Impl& s, const std::string& what) {
   // Not executable (and sealed so): the file only ever holds data.
   s.file = memfd_create("carlo-shared-segment", MFD_CLOEXEC | MFD_NOEXEC_SEAL);

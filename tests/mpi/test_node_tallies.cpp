@@ -82,6 +82,34 @@ TallyLog scores_of_rank(int r, std::uint64_t bins) {
 }
 
 // A real tally crosses the leaders' reduction as carry-save halves: its totals are the exact sums.
+// The node's bins and stripe locks are not cleared after allocation: a new segment is zero-filled.
+// A second set of tallies, made after another was filled and freed, must start empty and unlocked.
+TEST(NodeTallies, NewTalliesStartEmptyAfterOthersWereFilled) {
+  const auto& rt = runtime();
+  const std::vector<TallySpec> specs = {{"large", sched::TallyStore::kPrivateCacheBins + 1000}};
+  const TallyLog log = log_of_rank(rt.world_rank(), specs);
+  {
+    NodeTallies first(rt, specs);
+    first.store().apply(log);
+    first.store().flush();
+    (void)first.reduce(rt);
+  }
+  NodeTallies second(rt, specs);
+  second.store().apply(log);  // striped on a shared node: would hang on a lock left taken
+  second.store().flush();
+  const auto totals = second.reduce(rt);
+  if (rt.world_rank() != 0) return;
+  ASSERT_EQ(totals.size(), 1u);
+  for (std::uint64_t i = 0; i < specs[0].length; ++i) {
+    std::uint64_t expected = 0;
+    for (int r = 0; r < rt.world_size(); ++r) {
+      if ((i + static_cast<std::uint64_t>(r)) % 3 == 0) expected += 1;
+      if (i == static_cast<std::uint64_t>(r)) expected += i;
+    }
+    ASSERT_EQ(totals[0][i], expected) << "bin " << i;
+  }
+}
+
 TEST(NodeTallies, RealTalliesReachRankZeroAsExactSums) {
   const auto& rt = runtime();
   for (const std::uint64_t bins : {std::uint64_t{50}, sched::TallyStore::kPrivateCacheBins}) {

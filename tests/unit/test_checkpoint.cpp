@@ -240,6 +240,31 @@ TEST(Checkpoint, TalliesWithBlocksOfZerosAreWrittenByteForByte) {
   EXPECT_EQ(read_checkpoint(path).tallies, c.tallies);
 }
 
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A fresh run's first checkpoint names its empty tallies without materialising them (TallyWords
+// without data): the file must be the one written from zeros in memory, checksum included.
+TEST(Checkpoint, ZeroTalliesWithoutMemoryAreTheSameFileAsZerosInMemory) {
+  const auto from_memory = temp_path("c_zero_mem"), from_nothing = temp_path("c_zero_none");
+  Checkpoint c;
+  c.fingerprint = "sim=walk\n";
+  c.runs = 1;
+  c.crash_counts = {{3, 1}};
+  // Not whole 64 KiB blocks: 100,001 words end in a partial block, and 5 words are all partial.
+  c.tallies = {std::vector<std::uint64_t>(100001, 0), std::vector<std::uint64_t>(5, 0), {}};
+  write_checkpoint(from_memory, c);
+  Checkpoint header = c;
+  header.tallies = {{9}};  // ignored: the list below stands in its place
+  write_checkpoint(from_nothing, header, {{nullptr, 100001}, {nullptr, 5}, {nullptr, 0}});
+  const std::string expected = file_bytes(from_memory), bytes = file_bytes(from_nothing);
+  EXPECT_TRUE(bytes == expected) << "file of " << bytes.size() << " bytes, expected "
+                                 << expected.size();
+  EXPECT_EQ(read_checkpoint(from_nothing).tallies, c.tallies);
+}
+
 TEST(Checkpoint, ACrashWhileWritingLeavesThePreviousOneIntact) {
   const auto path = temp_path("c2");
   Checkpoint c;
