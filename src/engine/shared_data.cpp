@@ -130,6 +130,8 @@ class FileDescriptor {
   }
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&&) = delete;
   int get() const noexcept { return fd_; }
 
  private:
@@ -228,11 +230,14 @@ class SharedRaggedLoader {
     out_.segment_ = transport::SharedSegment::allocate(rt_, bytes, values_name_);
   }
 
-  /// Each node leader reads the file itself (no inter-node broadcast of the data); then the
-  /// segment is sealed read-only.
+  /// Each node leader reads the file itself (no inter-node broadcast of the data); values that
+  /// are the bytes on disk and a segment on huge pages are read by all ranks of the node at once,
+  /// each its share. Then the segment is sealed read-only.
   void fill() {
+    const bool shared_read = values_read_by_every_rank();  // the same on every rank
     agreed(rt_, [&] {
-      if (rt_.is_leader()) fill_on_leader();
+      if (rt_.is_leader()) fill_on_leader(shared_read);
+      if (shared_read) read_my_share();
     });
     reader_.reset();
     offsets_.reset();
@@ -259,7 +264,48 @@ class SharedRaggedLoader {
                        std::to_string(info.rows) + " and " + std::to_string(info.n_values) + ")");
   }
 
-  void fill_on_leader() {
+  /// Whether the node's ranks read the values each a share, straight from the file into their
+  /// mappings: in parallel, and each rank maps its share's huge pages as it goes (on 4 KiB pages
+  /// that would fault every page in: the leader's sendfile is faster there).
+  bool values_read_by_every_rank() const {
+    const io::RaggedInfo& info = out_.info;
+    return out_.mode_ == ShareMode::window && value_bytes_ > 0 && info.values_contiguous &&
+           info.values_native_order && out_.segment_.huge_pages();
+  }
+
+  /// This rank's share of the values: the node's ranks split them at 2 MiB boundaries of the
+  /// segment (a huge page has one writer), in node-rank order.
+  void read_my_share() {
+    constexpr std::uint64_t kHuge = std::uint64_t{2} << 20;
+    const auto ranks = static_cast<std::uint64_t>(rt_.node_size());
+    const auto rank = static_cast<std::uint64_t>(rt_.node_rank());
+    const std::uint64_t begin = out_.values_offset_, end = begin + value_bytes_;
+    auto boundary = [&](std::uint64_t k) {
+      if (k == ranks) return end;
+      const std::uint64_t at = (begin + value_bytes_ / ranks * k) / kHuge * kHuge;
+      return std::max(at, begin);
+    };
+    const std::uint64_t first = boundary(rank), last = boundary(rank + 1);
+    if (first >= last) return;
+    FileDescriptor fd = open_values_file();
+    out_.segment_.read_share_from_file(fd.get(), out_.info.values_file_offset + (first - begin),
+                                       first, last - first, stop_);
+  }
+
+  /// The data file, opened on this rank and checked to hold all the values.
+  FileDescriptor open_values_file() const {
+    FileDescriptor fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (fstat(fd.get(), &st) != 0) throw SystemError(path_ + ": fstat: " + std::strerror(errno));
+    const std::uint64_t end = out_.info.values_file_offset + value_bytes_;
+    if (static_cast<std::uint64_t>(st.st_size) < end)
+      throw InputError(values_name_ + ": file is truncated (values end at byte " +
+                       std::to_string(end) + ", the file has " + std::to_string(st.st_size) + ")");
+    return fd;
+  }
+
+  void fill_on_leader(bool shared_read) {
     if (!reader_) open_on_leader();
     std::byte* base = out_.segment_.writable();
     if (offsets_) {
@@ -269,7 +315,7 @@ class SharedRaggedLoader {
       auto* offsets = reinterpret_cast<std::uint64_t*>(base);
       reader_->read_offsets({offsets, static_cast<std::size_t>(out_.info.rows + 1)});
     }
-    if (out_.mode_ != ShareMode::window || out_.info.n_values == 0) return;
+    if (out_.mode_ != ShareMode::window || out_.info.n_values == 0 || shared_read) return;
     const io::RaggedInfo& mine = reader_->info();
     if (mine.values_contiguous && mine.values_native_order) {
       // The bytes on disk are the values: let the kernel copy them into the window.
@@ -292,14 +338,8 @@ class SharedRaggedLoader {
 
   void map_on_this_rank() {
     const io::RaggedInfo& info = out_.info;
-    FileDescriptor fd(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) throw InputError(path_ + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) throw SystemError(path_ + ": fstat: " + std::strerror(errno));
+    const FileDescriptor fd = open_values_file();
     const std::uint64_t end = info.values_file_offset + value_bytes_;
-    if (static_cast<std::uint64_t>(st.st_size) < end)
-      throw InputError(values_name_ + ": file is truncated (values end at byte " +
-                       std::to_string(end) + ", the file has " + std::to_string(st.st_size) + ")");
     const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
     const std::uint64_t start = info.values_file_offset / page * page;
     const std::size_t length = static_cast<std::size_t>(end - start);

@@ -106,6 +106,14 @@ class SharedSegment {
   /// false then, the segment partly filled.
   bool fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count,
                       const std::atomic<bool>* stop = nullptr);
+  /// Any rank of the node, before seal(), on a segment on huge pages: reads `count` bytes of the
+  /// open file `fd` from `file_offset` into [at, at + count) of the segment through this rank's
+  /// own mapping (pread), so the node's ranks copy disjoint ranges at once, each mapping its
+  /// range's huge pages as it goes. Throws std::logic_error without huge pages (there a rank would
+  /// fault in every 4 KiB page: fill_from_file is the way), SystemError on I/O errors, a file
+  /// ending early included. Gives up between 64 MiB pieces when `*stop` is set: returns false.
+  bool read_share_from_file(int fd, std::uint64_t file_offset, std::uint64_t at,
+                            std::uint64_t count, const std::atomic<bool>* stop = nullptr);
   /// Leader only, before seal(): copies `count` bytes from `bytes` to [at, at + count) of the
   /// segment, through the memory file (pwrite: no page faults on this rank's mapping) when there
   /// is one, else through writable(). Throws SystemError on a failed write.
@@ -113,8 +121,8 @@ class SharedSegment {
   /// Page-aligned start of the shared bytes, on every rank of the node (huge-page aligned when it
   /// tries huge pages).
   const std::byte* data() const noexcept;
-  /// Whether the segment is on huge pages, the same on every rank. Asked for with
-  /// CARLO_HUGE_PAGES=1 in every rank's environment; best effort: a segment of 16 MiB or more,
+  /// Whether the segment is on huge pages, the same on every rank. Tried unless
+  /// CARLO_HUGE_PAGES=0 is in every rank's environment; best effort: a segment of 16 MiB or more,
   /// on Linux 6.1 or later unless tmpfs huge pages are denied, with free huge pages.
   bool huge_pages() const noexcept;
   std::uint64_t size() const noexcept;

@@ -46,8 +46,9 @@ struct SharedSegment::Impl {
   MPI_Comm node = MPI_COMM_NULL;  ///< the Runtime's node communicator (not owned)
   std::byte* data = nullptr;      ///< the mapping (whole pages), or nullptr
   std::uint64_t bytes = 0;
-  std::uint64_t mapped_bytes = 0;  ///< whole pages (huge pages when large), at least one
-  bool huge_pages = false;         ///< leader: the memory file is on huge pages
+  std::uint64_t mapped_bytes = 0;  ///< whole units, at least one
+  std::uint64_t unit = 0;   ///< mapping unit, a page or a huge page: the node leader's choice
+  bool huge_pages = false;  ///< agreed by all ranks: every huge page was made
   bool leader = false;
   bool sealed = false;
   int file = -1;  ///< leader, until seal(): the memory file, for fill_from_file()
@@ -121,24 +122,25 @@ std::uint64_t huge_page_size() {
 // make_huge_pages): below it the rounding up to whole huge pages costs more than it saves.
 constexpr std::uint64_t kHugeMinimum = std::uint64_t{16} << 20;
 
-// CARLO_HUGE_PAGES=1 asks for huge pages (docs/running.md). Not the default: in this project's
-// VM, zeroing the huge pages made the load of a 544 MiB graph 0.35 s slower at 2 ranks and saved
-// 0.17 s of page faults per rank, with no faster walk (docs/benchmarks.md, "walk end to end").
+// Huge pages are the default; CARLO_HUGE_PAGES=0 turns them off (docs/running.md). Measured on a
+// 544 MiB graph at 2 ranks: the walk's tasks 2.0-2.2 s against 3.0-5.6 s on 4 KiB pages, each
+// rank's page faults 0.1 s fewer; the only cost seen is in VMs that hand freed memory back to
+// their host, where making the huge pages faults them in from the host again (+0.55 s of load).
 bool huge_pages_wanted() {
   const char* v = std::getenv("CARLO_HUGE_PAGES");
-  return v != nullptr && std::string(v) == "1";
+  return v == nullptr || std::string(v) != "0";
 }
 
 // The unit a segment of `bytes` is mapped in: a huge page when it will try huge pages, else a
-// page. The same on every rank (the environment is the launcher's).
+// page. Read from this rank's environment, so the node leader's choice is sent to the others.
 std::uint64_t mapping_unit(std::uint64_t bytes) {
   return bytes >= kHugeMinimum && huge_page_size() != 0 && huge_pages_wanted() ? huge_page_size()
                                                                                : page_size();
 }
 
-// Whole units mapped for a segment of `bytes` (at least one, so data() is never null), saturating.
-std::uint64_t mapped_size(std::uint64_t bytes) {
-  const std::uint64_t unit = mapping_unit(bytes);
+// Whole units of `unit` bytes mapped for a segment of `bytes` (at least one, so data() is never
+// null), saturating.
+std::uint64_t mapped_size(std::uint64_t bytes, std::uint64_t unit) {
   return std::max(unit, add_saturating(bytes, unit - 1) / unit * unit);
 }
 
@@ -177,6 +179,26 @@ bool make_huge_pages(std::byte* data, std::uint64_t bytes) {
   return madvise(data, bytes, MADV_COLLAPSE) == 0;
 }
 
+// pread()s bytes [done, count) of `fd` from `file_offset` to `to`, in pieces of 64 MiB (a few
+// tens of ms even from a slow file system), giving up between two when `*stop` is set.
+bool pread_into(int fd, std::uint64_t file_offset, std::byte* to, std::uint64_t done,
+                std::uint64_t count, const std::atomic<bool>* stop) {
+  constexpr std::uint64_t kPiece = std::uint64_t{1} << 26;
+  while (done < count) {
+    if (stop && stop->load(std::memory_order_relaxed)) return false;
+    const ssize_t n = pread(fd, to + done, std::min(kPiece, count - done),
+                            static_cast<off_t>(file_offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      throw SystemError(std::string("reading into shared memory: ") + std::strerror(errno));
+    if (n == 0)
+      throw SystemError("reading into shared memory: the file ends " +
+                        std::to_string(count - done) + " bytes early");
+    done += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
 // Empty if `host_bytes` (everything the node leaders of this host are about to put in shared
 // memory) fits, else the one-line InputError message. A memory file is not limited by the size
 // of /dev/shm, only by memory (and the cgroup's limit, which its pages are charged to).
@@ -198,8 +220,8 @@ std::string capacity_problem(std::uint64_t node_bytes, std::uint64_t host_bytes,
 void check_capacity(const Runtime& rt, std::uint64_t bytes, const std::string& what) {
   const Runtime::Impl& m = rt.impl();
   const std::uint64_t node_bytes = rt.is_leader() ? bytes : 0;
-  std::uint64_t host_bytes =
-      std::min<std::uint64_t>(rt.is_leader() ? mapped_size(bytes) : 0, std::uint64_t{1} << 62);
+  std::uint64_t host_bytes = std::min<std::uint64_t>(
+      rt.is_leader() ? mapped_size(bytes, mapping_unit(bytes)) : 0, std::uint64_t{1} << 62);
   detail::allreduce_sleeping(&host_bytes, 1, MPI_UINT64_T, MPI_SUM, m.host);
   std::string problem;
   if (rt.is_leader()) problem = capacity_problem(node_bytes, host_bytes, m.virtual_nodes, what);
@@ -217,6 +239,8 @@ struct FileIdentity {
   std::uint64_t fd = 0;
   std::uint64_t device = 0;
   std::uint64_t inode = 0;
+  std::uint64_t unit = 0;   ///< the mapping unit (the leader's environment decides huge pages)
+  std::uint64_t bytes = 0;  ///< the segment's size (the leader's argument)
 };
 
 // Leader: creates the memory file, maps it into `s`, puts a large one on huge pages where it can
@@ -234,13 +258,18 @@ FileIdentity create_memory_file(SharedSegment::Impl& s, const std::string& what)
   // Huge pages first: reserving small pages first would make MADV_COLLAPSE copy every one.
   if (ftruncate(s.file, static_cast<off_t>(s.mapped_bytes)) != 0)
     throw SystemError(what + ": ftruncate of shared memory: " + std::strerror(errno));
-  void* p = map_aligned(s.file, s.mapped_bytes, PROT_READ | PROT_WRITE, mapping_unit(s.bytes));
+  void* p = map_aligned(s.file, s.mapped_bytes, PROT_READ | PROT_WRITE, s.unit);
   if (p == MAP_FAILED) throw SystemError(what + ": mmap of shared memory: " + std::strerror(errno));
   s.data = static_cast<std::byte*>(p);
   struct stat st {};
   if (fstat(s.file, &st) != 0) throw SystemError(what + ": fstat: " + std::strerror(errno));
-  return {1, static_cast<std::uint64_t>(getpid()), static_cast<std::uint64_t>(s.file),
-          static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  return {1,
+          static_cast<std::uint64_t>(getpid()),
+          static_cast<std::uint64_t>(s.file),
+          static_cast<std::uint64_t>(st.st_dev),
+          static_cast<std::uint64_t>(st.st_ino),
+          s.unit,
+          s.bytes};
 }
 
 // Leader, once the node's ranks made the huge pages: reserves the rest of the file's pages.
@@ -276,8 +305,7 @@ void attach_memory_file(SharedSegment::Impl& s, const FileIdentity& id, const st
   struct stat st {};
   const bool same = fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == id.device &&
                     static_cast<std::uint64_t>(st.st_ino) == id.inode;
-  void* p = same ? map_aligned(fd, s.mapped_bytes, PROT_READ | PROT_WRITE, mapping_unit(s.bytes))
-                 : MAP_FAILED;
+  void* p = same ? map_aligned(fd, s.mapped_bytes, PROT_READ | PROT_WRITE, s.unit) : MAP_FAILED;
   const int mmap_errno = errno;
   close(fd);
   if (!same)
@@ -300,7 +328,10 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
   s.node = rt.impl().node;
   s.leader = rt.is_leader();
   s.bytes = bytes;
-  s.mapped_bytes = mapped_size(bytes);
+  if (s.leader) {
+    s.unit = mapping_unit(bytes);
+    s.mapped_bytes = mapped_size(bytes, s.unit);
+  }
   // 2. The leader creates the memory, the others map it; a failure anywhere is agreed on.
   std::string failure;
   bool input_failure = false;
@@ -315,10 +346,13 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
       failure = e.what();
     }
   }
-  static_assert(sizeof(FileIdentity) == 5 * sizeof(std::uint64_t));
-  detail::broadcast_pieces(&id, 5, MPI_UINT64_T, sizeof(std::uint64_t), 0, s.node);
+  static_assert(sizeof(FileIdentity) == 7 * sizeof(std::uint64_t));
+  detail::broadcast_pieces(&id, 7, MPI_UINT64_T, sizeof(std::uint64_t), 0, s.node);
   if (!s.leader && id.ok == 1) {
     try {
+      s.unit = id.unit;
+      s.bytes = id.bytes;
+      s.mapped_bytes = mapped_size(s.bytes, s.unit);
       attach_memory_file(s, id, what);
     } catch (const std::exception& e) {
       failure = e.what();
@@ -326,18 +360,20 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
   }
   agree(rt, failure, input_failure);
   // 3. Huge pages, each rank of the node making its share (the kernel zeroes each one: on a
-  //    node of many ranks that is fast in parallel), then the leader reserves the rest.
+  //    node of many ranks that is fast in parallel), then the leader reserves the rest. Every
+  //    rank agrees, whatever its node chose (nodes may see different environments).
   const std::uint64_t huge = huge_page_size();
-  if (mapping_unit(bytes) == huge && huge != 0) {
+  const bool tried = huge != 0 && s.unit == huge;
+  bool made = false;
+  if (tried) {
     const std::uint64_t n = s.mapped_bytes / huge;
     const auto rank = static_cast<std::uint64_t>(rt.node_rank());
     const auto ranks = static_cast<std::uint64_t>(rt.node_size());
     const std::uint64_t first = n * rank / ranks, last = n * (rank + 1) / ranks;
     madvise(s.data, s.mapped_bytes, MADV_HUGEPAGE);  // the whole mapping: one VMA
-    const bool made =
-        first == last || make_huge_pages(s.data + first * huge, (last - first) * huge);
-    s.huge_pages = rt.all_ok(made);
+    made = first == last || make_huge_pages(s.data + first * huge, (last - first) * huge);
   }
+  s.huge_pages = rt.all_ok(made);
   if (s.leader) {
     try {
       reserve_pages(s, what);
@@ -383,19 +419,18 @@ bool SharedSegment::fill_from_file(int fd, std::uint64_t file_offset, std::uint6
       done += static_cast<std::uint64_t>(n);
     }
   }
-  while (done < count) {
-    if (stopped()) return false;
-    const ssize_t n = pread(fd, base + at + done, std::min(kPiece, count - done),
-                            static_cast<off_t>(file_offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw SystemError(std::string("reading into shared memory: ") + std::strerror(errno));
-    if (n == 0)
-      throw SystemError("reading into shared memory: the file ends " +
-                        std::to_string(count - done) + " bytes early");
-    done += static_cast<std::uint64_t>(n);
-  }
-  return true;
+  return pread_into(fd, file_offset, base + at, done, count, stop);
+}
+
+bool SharedSegment::read_share_from_file(int fd, std::uint64_t file_offset, std::uint64_t at,
+                                         std::uint64_t count, const std::atomic<bool>* stop) {
+  if (!impl_ || impl_->sealed || !impl_->huge_pages)
+    throw std::logic_error(
+        "SharedSegment::read_share_from_file: a segment on huge pages, before "
+        "seal()");
+  if (at > impl_->bytes || count > impl_->bytes - at)
+    throw std::logic_error("SharedSegment::read_share_from_file: range outside the segment");
+  return pread_into(fd, file_offset, impl_->data + at, 0, count, stop);
 }
 
 void SharedSegment::write(std::uint64_t at, const void* bytes, std::uint64_t count) {

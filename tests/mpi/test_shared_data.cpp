@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -178,31 +179,107 @@ std::uint64_t smaps_kib(const void* p, std::uint64_t bytes, const std::string& f
   return kib;
 }
 
-// With CARLO_HUGE_PAGES=1, a large segment is on huge pages where the kernel can make them
-// without privileges, mapped with one entry per huge page on every rank, and holds what the
-// leader wrote.
-TEST(SharedData, ALargeSegmentAskedForHugePagesIsOnThemOnEveryRank) {
-  if (!kernel_collapses_memory_files()) GTEST_SKIP() << "no MADV_COLLAPSE of memory files here";
-  const std::uint64_t n = (std::uint64_t{40} << 20) / 8 + 3;  // 40 MiB and a bit: 21 huge pages
-  setenv("CARLO_HUGE_PAGES", "1", 1);                         // every rank
+// CARLO_HUGE_PAGES as this rank's environment has it, restored when the scope ends.
+class HugePagesVariable {
+ public:
+  explicit HugePagesVariable(const char* value) {
+    if (const char* old = std::getenv("CARLO_HUGE_PAGES")) old_ = old;
+    if (value == nullptr) unsetenv("CARLO_HUGE_PAGES");
+    else setenv("CARLO_HUGE_PAGES", value, 1);
+  }
+  HugePagesVariable(const HugePagesVariable&) = delete;
+  HugePagesVariable& operator=(const HugePagesVariable&) = delete;
+  ~HugePagesVariable() {
+    if (old_) setenv("CARLO_HUGE_PAGES", old_->c_str(), 1);
+    else unsetenv("CARLO_HUGE_PAGES");
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
+// 40 MiB and a bit (21 huge pages) of a known pattern, written by the leader and sealed.
+constexpr std::uint64_t kLargeWords = (std::uint64_t{40} << 20) / 8 + 3;
+
+transport::SharedSegment large_sealed_segment(const std::string& what) {
   transport::SharedSegment segment =
-      transport::SharedSegment::allocate(runtime(), n * sizeof(std::uint64_t), "huge");
-  unsetenv("CARLO_HUGE_PAGES");
+      transport::SharedSegment::allocate(runtime(), kLargeWords * sizeof(std::uint64_t), what);
   if (runtime().is_leader()) {
-    EXPECT_TRUE(segment.huge_pages());
-    std::vector<std::uint64_t> words(n);
-    for (std::uint64_t i = 0; i < n; ++i) words[i] = i * 0x9e3779b97f4a7c15ULL;
-    segment.write(0, words.data(), n * sizeof(std::uint64_t));
+    std::vector<std::uint64_t> words(kLargeWords);
+    for (std::uint64_t i = 0; i < kLargeWords; ++i) words[i] = i * 0x9e3779b97f4a7c15ULL;
+    segment.write(0, words.data(), kLargeWords * sizeof(std::uint64_t));
   }
   segment.seal();
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(segment.data()) % (2 << 20), 0u);
+  return segment;
+}
+
+std::uint64_t wrong_words(const transport::SharedSegment& segment) {
   const auto* seen = reinterpret_cast<const std::uint64_t*>(segment.data());
   std::uint64_t wrong = 0;
-  for (std::uint64_t i = 0; i < n; ++i) wrong += seen[i] != i * 0x9e3779b97f4a7c15ULL;
-  EXPECT_EQ(wrong, 0u);
-  EXPECT_GE(smaps_kib(segment.data(), n * sizeof(std::uint64_t), "ShmemPmdMapped"),
+  for (std::uint64_t i = 0; i < kLargeWords; ++i) wrong += seen[i] != i * 0x9e3779b97f4a7c15ULL;
+  return wrong;
+}
+
+// By default a large segment is on huge pages where the kernel can make them without
+// privileges, mapped with one entry per huge page on every rank, and holds what the leader wrote.
+TEST(SharedData, ALargeSegmentIsOnHugePagesOnEveryRankByDefault) {
+  if (!kernel_collapses_memory_files()) GTEST_SKIP() << "no MADV_COLLAPSE of memory files here";
+  HugePagesVariable unset(nullptr);  // every rank
+  const transport::SharedSegment segment = large_sealed_segment("huge");
+  EXPECT_TRUE(segment.huge_pages());
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(segment.data()) % (2 << 20), 0u);
+  EXPECT_EQ(wrong_words(segment), 0u);
+  EXPECT_GE(smaps_kib(segment.data(), kLargeWords * sizeof(std::uint64_t), "ShmemPmdMapped"),
             std::uint64_t{40} << 10)
       << "rank " << runtime().world_rank();
+}
+
+// CARLO_HUGE_PAGES=0 turns them off; the node leader's environment decides for its node, so a
+// rank whose environment differs (a variable not passed to every node) still maps the segment
+// right, and every rank agrees on huge_pages().
+TEST(SharedData, HugePagesTurnedOffInTheLeadersEnvironmentAreOffOnItsNode) {
+  HugePagesVariable leader_off(runtime().is_leader() ? "0" : nullptr);
+  const transport::SharedSegment segment = large_sealed_segment("small pages");
+  EXPECT_FALSE(segment.huge_pages());
+  EXPECT_EQ(wrong_words(segment), 0u);
+  EXPECT_EQ(smaps_kib(segment.data(), kLargeWords * sizeof(std::uint64_t), "ShmemPmdMapped"), 0u)
+      << "rank " << runtime().world_rank();
+}
+
+// A contiguous file of 20 MiB and a bit of values loads on huge pages, each rank of a node
+// reading its share into its own mapping (split at 2 MiB, unevenly at 3 ranks): every rank sees
+// the file's bytes, the same as on 4 KiB pages (filled by the leader alone).
+TEST(SharedData, ValuesReadByEveryRankOfANodeAreTheFilesBytes) {
+  SharedTempPath path(runtime(), "shares");
+  if (runtime().world_rank() == 0) {
+    constexpr std::uint64_t kBigRows = 2001;
+    const std::uint64_t n_values = (std::uint64_t{20} << 20) / 8 + 2001 * 1000 / 2;
+    io::RaggedWriter writer(path.str(), DType::float64, n_values, {});
+    std::vector<double> row;
+    std::uint64_t written = 0;
+    for (std::uint64_t i = 0; i < kBigRows; ++i) {
+      row.resize(i + 1 < kBigRows ? (n_values / kBigRows) + i % 3 - 1 : n_values - written);
+      for (std::size_t j = 0; j < row.size(); ++j)
+        row[j] = static_cast<double>(written + j) * 1.000000119;
+      writer.append_row(row.data(), row.size());
+      written += row.size();
+    }
+    writer.finish();
+  }
+  runtime().barrier();
+  const std::uint64_t expected = checksum_of_file(path.str());
+  std::uint64_t on_huge = 0, on_small = 0;
+  {
+    HugePagesVariable unset(nullptr);
+    on_huge = checksum_of(load_shared_ragged(runtime(), path.str(), "/", ShareMode::window).view());
+  }
+  {
+    HugePagesVariable off("0");
+    on_small =
+        checksum_of(load_shared_ragged(runtime(), path.str(), "/", ShareMode::window).view());
+  }
+  EXPECT_EQ(on_huge, expected) << "rank " << runtime().world_rank();
+  EXPECT_EQ(on_small, expected) << "rank " << runtime().world_rank();
 }
 
 sigjmp_buf g_fault_jump;
