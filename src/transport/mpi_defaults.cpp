@@ -37,6 +37,17 @@ std::optional<long long> positive(const std::optional<std::string>& text) {
 
 bool is_set(const Environment& env, std::string_view name) { return env(name).has_value(); }
 
+// No launcher started this process: no variable of Open MPI's mpirun, of a PMIx or PMI server
+// (srun, Flux, ...), nor of a Slurm job step. Open MPI then runs it as a singleton, a world of
+// one process, which is on one node.
+bool singleton(const Environment& env) {
+  for (std::string_view name :
+       {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+        "PMIX_NAMESPACE", "PMI_RANK", "PMI_SIZE", "PMI_FD", "SLURM_STEP_ID"})
+    if (is_set(env, name)) return false;
+  return true;
+}
+
 bool non_empty(const Environment& env, std::string_view name) {
   const auto value = env(name);
   return value && !trim(*value).empty();
@@ -110,7 +121,7 @@ PmlChoice choose_pml(const Environment& env, std::span<const std::string> param_
   if (env("CARLO_MPI_DEFAULTS") == "0") return PmlChoice::opted_out;
   const auto world = positive(env("OMPI_COMM_WORLD_SIZE"));
   const auto local = positive(env("OMPI_COMM_WORLD_LOCAL_SIZE"));
-  if (!world || !local || *world != *local) return PmlChoice::not_one_node;
+  if ((!world || !local || *world != *local) && !singleton(env)) return PmlChoice::not_one_node;
   if (is_set(env, "OMPI_MCA_pml") || is_set(env, "OMPI_MCA_mtl") ||
       non_empty(env, "OMPI_MCA_mca_base_param_file_prefix") ||
       non_empty(env, "OMPI_MCA_mca_base_envar_file_prefix"))

@@ -23,7 +23,8 @@ using Environment = std::function<std::optional<std::string>(std::string_view na
 enum class PmlChoice {
   ob1,           ///< set OMPI_MCA_pml=ob1
   not_one_node,  ///< the launcher did not say "one node" (OMPI_COMM_WORLD_SIZE and
-                 ///< OMPI_COMM_WORLD_LOCAL_SIZE absent, unreadable or different)
+                 ///< OMPI_COMM_WORLD_LOCAL_SIZE absent, unreadable or different), and the
+                 ///< process is no singleton (a launcher's or Slurm step's variable is set)
   user_env,      ///< OMPI_MCA_pml or OMPI_MCA_mtl is set, or a parameter-file set carlo does not
                  ///< read (mpirun -am / --tune) was given
   user_file,     ///< a parameter file chooses a pml or an mtl (file_chooses_pml)
@@ -45,9 +46,10 @@ std::vector<std::string> mca_param_files(const Environment& env, const std::stri
 bool file_chooses_pml(std::string_view text);
 
 /// The decision, pure: ob1 when the launcher says every rank is on this node (equal
-/// OMPI_COMM_WORLD_SIZE and OMPI_COMM_WORLD_LOCAL_SIZE), neither OMPI_MCA_pml nor OMPI_MCA_mtl
-/// is set, no parameter file chooses either (`param_file_texts`: the text of each file of
-/// mca_param_files that could be read), and CARLO_MPI_DEFAULTS is not "0".
+/// OMPI_COMM_WORLD_SIZE and OMPI_COMM_WORLD_LOCAL_SIZE) or no launcher started the process (a
+/// singleton: no variable of mpirun, PMIx, PMI or a Slurm step), neither OMPI_MCA_pml nor
+/// OMPI_MCA_mtl is set, no parameter file chooses either (`param_file_texts`: the text of each file
+/// of mca_param_files that could be read), and CARLO_MPI_DEFAULTS is not "0".
 PmlChoice choose_pml(const Environment& env, std::span<const std::string> param_file_texts);
 
 /// Not pure: reads this process's environment and Open MPI's parameter files and, when

@@ -49,12 +49,24 @@ TEST(MpiDefaults, TwoNodesAreLeftAlone) {
 }
 
 TEST(MpiDefaults, WithoutTheLauncherSizesNothingIsSet) {
-  EXPECT_EQ(choose({}), PmlChoice::not_one_node);  // srun direct launch, singleton
+  // Started by srun, Flux or another PMI(x) launcher, or in a Slurm step: left alone.
+  for (const char* name :
+       {"PMIX_RANK", "PMIX_NAMESPACE", "PMI_RANK", "PMI_SIZE", "PMI_FD", "SLURM_STEP_ID"})
+    EXPECT_EQ(choose({{name, "0"}}), PmlChoice::not_one_node) << name;
   EXPECT_EQ(choose({{"OMPI_COMM_WORLD_SIZE", "2"}}), PmlChoice::not_one_node);
+  EXPECT_EQ(choose({{"OMPI_COMM_WORLD_RANK", "0"}}), PmlChoice::not_one_node);
   EXPECT_EQ(choose({{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "two"}}),
             PmlChoice::not_one_node);
   EXPECT_EQ(choose({{"OMPI_COMM_WORLD_SIZE", "0"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "0"}}),
             PmlChoice::not_one_node);
+}
+
+// No launcher at all: Open MPI runs the process as a singleton, a world of one on one node.
+TEST(MpiDefaults, ASingletonGetsOb1UnlessTheUserChose) {
+  EXPECT_EQ(choose({}), PmlChoice::ob1);
+  EXPECT_EQ(choose({{"SLURM_JOB_ID", "7"}}), PmlChoice::ob1);  // a batch script, no step
+  EXPECT_EQ(choose({{"OMPI_MCA_pml", "cm"}}), PmlChoice::user_env);
+  EXPECT_EQ(choose({{"CARLO_MPI_DEFAULTS", "0"}}), PmlChoice::opted_out);
 }
 
 TEST(MpiDefaults, APmlOrMtlInTheEnvironmentIsTheUsersChoice) {
