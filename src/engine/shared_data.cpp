@@ -273,23 +273,11 @@ class SharedRaggedLoader {
            info.values_native_order && out_.segment_.huge_pages();
   }
 
-  /// This rank's share of the values: the node's ranks split them at 2 MiB boundaries of the
-  /// segment (a huge page has one writer), in node-rank order.
+  /// This rank's share of the values (the segment splits them between the node's ranks).
   void read_my_share() {
-    constexpr std::uint64_t kHuge = std::uint64_t{2} << 20;
-    const auto ranks = static_cast<std::uint64_t>(rt_.node_size());
-    const auto rank = static_cast<std::uint64_t>(rt_.node_rank());
-    const std::uint64_t begin = out_.values_offset_, end = begin + value_bytes_;
-    auto boundary = [&](std::uint64_t k) {
-      if (k == ranks) return end;
-      const std::uint64_t at = (begin + value_bytes_ / ranks * k) / kHuge * kHuge;
-      return std::max(at, begin);
-    };
-    const std::uint64_t first = boundary(rank), last = boundary(rank + 1);
-    if (first >= last) return;
-    FileDescriptor fd = open_values_file();
-    out_.segment_.read_share_from_file(fd.get(), out_.info.values_file_offset + (first - begin),
-                                       first, last - first, stop_);
+    const FileDescriptor fd = open_values_file();
+    out_.segment_.read_share_from_file(fd.get(), out_.info.values_file_offset, out_.values_offset_,
+                                       value_bytes_, stop_);
   }
 
   /// The data file, opened on this rank and checked to hold all the values.

@@ -106,12 +106,14 @@ class SharedSegment {
   /// false then, the segment partly filled.
   bool fill_from_file(int fd, std::uint64_t file_offset, std::uint64_t at, std::uint64_t count,
                       const std::atomic<bool>* stop = nullptr);
-  /// Any rank of the node, before seal(), on a segment on huge pages: reads `count` bytes of the
-  /// open file `fd` from `file_offset` into [at, at + count) of the segment through this rank's
-  /// own mapping (pread), so the node's ranks copy disjoint ranges at once, each mapping its
-  /// range's huge pages as it goes. Throws std::logic_error without huge pages (there a rank would
-  /// fault in every 4 KiB page: fill_from_file is the way), SystemError on I/O errors, a file
-  /// ending early included. Gives up between 64 MiB pieces when `*stop` is set: returns false.
+  /// Every rank of the node, with the same arguments, before seal(), on a segment on huge pages:
+  /// reads its share of `count` bytes of the open file `fd` from `file_offset` into [at, at +
+  /// count) of the segment (the huge pages the range touches, split in node-rank order) through
+  /// its own mapping (pread), so the node's ranks copy at once, each mapping its pages as it goes.
+  /// Not collective: a rank returns when its share is in; seal() waits for all. Throws
+  /// std::logic_error without huge pages (there a rank would fault in every 4 KiB page:
+  /// fill_from_file is the way), SystemError on I/O errors, a file ending early included. Gives
+  /// up between 64 MiB pieces when `*stop` is set: returns false.
   bool read_share_from_file(int fd, std::uint64_t file_offset, std::uint64_t at,
                             std::uint64_t count, const std::atomic<bool>* stop = nullptr);
   /// Leader only, before seal(): copies `count` bytes from `bytes` to [at, at + count) of the

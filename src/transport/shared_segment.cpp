@@ -37,6 +37,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace carlo::transport {
 
@@ -49,6 +50,7 @@ struct SharedSegment::Impl {
   std::uint64_t mapped_bytes = 0;  ///< whole units, at least one
   std::uint64_t unit = 0;   ///< mapping unit, a page or a huge page: the node leader's choice
   bool huge_pages = false;  ///< agreed by all ranks: every huge page was made
+  std::uint64_t node_rank = 0, node_size = 1;  ///< this rank's place on its node
   bool leader = false;
   bool sealed = false;
   int file = -1;  ///< leader, until seal(): the memory file, for fill_from_file()
@@ -177,6 +179,13 @@ bool make_huge_pages(std::byte* data, std::uint64_t bytes) {
   for (std::uint64_t at = 0; at < bytes; at += huge)
     std::atomic_ref<std::byte>(data[at]).store(std::byte{0}, std::memory_order_relaxed);
   return madvise(data, bytes, MADV_COLLAPSE) == 0;
+}
+
+// Units [first, last) of `n` that the node's rank `rank` of `ranks` takes: contiguous, in rank
+// order, as even as whole units allow.
+std::pair<std::uint64_t, std::uint64_t> share_of(std::uint64_t n, std::uint64_t rank,
+                                                 std::uint64_t ranks) {
+  return {n * rank / ranks, n * (rank + 1) / ranks};
 }
 
 // pread()s bytes [done, count) of `fd` from `file_offset` to `to`, in pieces of 64 MiB (a few
@@ -328,6 +337,8 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
   s.node = rt.impl().node;
   s.leader = rt.is_leader();
   s.bytes = bytes;
+  s.node_rank = static_cast<std::uint64_t>(rt.node_rank());
+  s.node_size = static_cast<std::uint64_t>(rt.node_size());
   if (s.leader) {
     s.unit = mapping_unit(bytes);
     s.mapped_bytes = mapped_size(bytes, s.unit);
@@ -366,10 +377,7 @@ SharedSegment SharedSegment::allocate(const Runtime& rt, std::uint64_t bytes,
   const bool tried = huge != 0 && s.unit == huge;
   bool made = false;
   if (tried) {
-    const std::uint64_t n = s.mapped_bytes / huge;
-    const auto rank = static_cast<std::uint64_t>(rt.node_rank());
-    const auto ranks = static_cast<std::uint64_t>(rt.node_size());
-    const std::uint64_t first = n * rank / ranks, last = n * (rank + 1) / ranks;
+    const auto [first, last] = share_of(s.mapped_bytes / huge, s.node_rank, s.node_size);
     madvise(s.data, s.mapped_bytes, MADV_HUGEPAGE);  // the whole mapping: one VMA
     made = first == last || make_huge_pages(s.data + first * huge, (last - first) * huge);
   }
@@ -430,7 +438,14 @@ bool SharedSegment::read_share_from_file(int fd, std::uint64_t file_offset, std:
         "seal()");
   if (at > impl_->bytes || count > impl_->bytes - at)
     throw std::logic_error("SharedSegment::read_share_from_file: range outside the segment");
-  return pread_into(fd, file_offset, impl_->data + at, 0, count, stop);
+  // This rank's huge pages of those the range touches, clipped to the range.
+  const std::uint64_t unit = impl_->unit, end = at + count;
+  const auto [first, last] =
+      share_of((end + unit - 1) / unit - at / unit, impl_->node_rank, impl_->node_size);
+  const std::uint64_t from = std::max(at, (at / unit + first) * unit);
+  const std::uint64_t to = std::min(end, (at / unit + last) * unit);
+  if (from >= to) return true;
+  return pread_into(fd, file_offset + (from - at), impl_->data + from, 0, to - from, stop);
 }
 
 void SharedSegment::write(std::uint64_t at, const void* bytes, std::uint64_t count) {
