@@ -3,6 +3,7 @@
 # the whole command, launcher start to exit, on an h5py-written R-MAT scale-22 graph, 20,000
 # tasks of 1000 walks, 2 ranks or workers each:
 #   carlo    mpirun -n 2 build/carlo run --quiet --sim walk ... (with CARLO_TIMINGS=1)
+#   carlo-mmap  the same with --share mmap (the values mapped from the file's page cache)
 #   mpi4py   mpirun -n 2 /usr/bin/python3 bench/walk_mpi4py.py ...
 #   pool     /usr/bin/python3 bench/walk_pool.py ... --workers 2
 # alternated for ROUNDS rounds (default 3); then the medians, tasks/s, carlo / best peer, and
@@ -72,6 +73,9 @@ for ((r = 1; r <= rounds; ++r)); do
     "${common[@]}" -o "$dir/walk_carlo.h5" --force
   grep '^carlo timings:' "$dir/stderr.txt" | sed 's/^/    /' | tee "$dir/timings.txt" || true
   analyse rates "$dir/walk_carlo.h5" "$dir/timings.txt" | tee -a "$dir/rates.txt"
+  CARLO_TIMINGS=1 timed carlo-mmap "${mpirun[@]}" "$carlo" run --quiet --sim walk --share mmap \
+    --data "$graph" "${common[@]}" -o "$dir/walk_carlo_mmap.h5" --force
+  grep '^carlo timings: start' "$dir/stderr.txt" | sed 's/^/    /' || true
   timed mpi4py "${mpirun[@]}" $py "$repo/bench/walk_mpi4py.py" "$graph" "${common[@]}" \
     -o "$dir/walk_mpi4py.h5"
   timed pool $py "$repo/bench/walk_pool.py" "$graph" "${common[@]}" --workers 2 \
@@ -86,4 +90,4 @@ b_line=$(grep '^(b)' "$dir/bench_walk.txt")
 echo "  $b_line"
 
 analyse summary "$dir/times.txt" "$tasks" "$dir/rates.txt" "$b_line" \
-  "$dir/walk_carlo.h5" "$dir/walk_mpi4py.h5" "$dir/walk_pool.h5"
+  "$dir/walk_carlo.h5" "$dir/walk_carlo_mmap.h5" "$dir/walk_mpi4py.h5" "$dir/walk_pool.h5"

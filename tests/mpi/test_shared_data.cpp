@@ -246,15 +246,12 @@ TEST(SharedData, HugePagesTurnedOffInTheLeadersEnvironmentAreOffOnItsNode) {
       << "rank " << runtime().world_rank();
 }
 
-// A contiguous file of 20 MiB and a bit of values loads on huge pages, each rank of a node
-// reading its share into its own mapping (split at 2 MiB, unevenly at 3 ranks): every rank sees
-// the file's bytes, the same as on 4 KiB pages (filled by the leader alone).
-TEST(SharedData, ValuesReadByEveryRankOfANodeAreTheFilesBytes) {
-  SharedTempPath path(runtime(), "shares");
+// A contiguous file of 20 MiB and a bit of float64 values in 2001 rows, written by rank 0.
+void write_large_file(const std::string& path) {
   if (runtime().world_rank() == 0) {
     constexpr std::uint64_t kBigRows = 2001;
     const std::uint64_t n_values = (std::uint64_t{20} << 20) / 8 + 2001 * 1000 / 2;
-    io::RaggedWriter writer(path.str(), DType::float64, n_values, {});
+    io::RaggedWriter writer(path, DType::float64, n_values, {});
     std::vector<double> row;
     std::uint64_t written = 0;
     for (std::uint64_t i = 0; i < kBigRows; ++i) {
@@ -267,6 +264,14 @@ TEST(SharedData, ValuesReadByEveryRankOfANodeAreTheFilesBytes) {
     writer.finish();
   }
   runtime().barrier();
+}
+
+// A contiguous file of 20 MiB and a bit of values loads on huge pages, each rank of a node
+// reading its share into its own mapping (split at 2 MiB, unevenly at 3 ranks): every rank sees
+// the file's bytes, the same as on 4 KiB pages (filled by the leader alone).
+TEST(SharedData, ValuesReadByEveryRankOfANodeAreTheFilesBytes) {
+  SharedTempPath path(runtime(), "shares");
+  write_large_file(path.str());
   const std::uint64_t expected = checksum_of_file(path.str());
   std::uint64_t on_huge = 0, on_small = 0;
   {
@@ -326,6 +331,27 @@ TEST(SharedData, MmapModeGivesTheSameBytes) {
   EXPECT_NE(mapped.view().values, window.view().values);
   EXPECT_TRUE(write_faults(
       reinterpret_cast<volatile std::uint64_t*>(const_cast<void*>(mapped.view().values)), 0));
+}
+
+// In mmap mode the values are mapped from a huge-page boundary of the file at an address aligned
+// alike (so the kernel can map a page cache held in huge folios with one entry per huge page), and
+// every page is mapped on every rank before the load returns (a read error surfaces there, not in
+// a task): the bytes are the file's.
+TEST(SharedData, MmapModeMapsTheValuesAlignedAndPresentOnEveryRank) {
+  SharedTempPath path(runtime(), "mapped");
+  write_large_file(path.str());
+  const SharedRagged mapped = load_shared_ragged(runtime(), path.str(), "/", ShareMode::mmap);
+  const RaggedView v = mapped.view();
+  // Before anything reads them: present only if the load mapped them.
+  EXPECT_GE(smaps_kib(v.values, v.value_bytes(), "Rss"), v.value_bytes() / 1024)
+      << "rank " << runtime().world_rank();
+  std::uint64_t huge = 0;
+  std::ifstream("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size") >> huge;
+  if (huge == (2 << 20)) {
+    EXPECT_EQ((reinterpret_cast<std::uintptr_t>(v.values) - mapped.info.values_file_offset) % huge,
+              0u);
+  }
+  EXPECT_EQ(checksum_of(v), checksum_of_file(path.str())) << "rank " << runtime().world_rank();
 }
 
 TEST(SharedData, MmapModeRefusesAChunkedCompressedFileOnEveryRank) {
