@@ -1,5 +1,6 @@
-// A ragged array of more than 2^31 elements (int8, ~2.15 GB) loads into a node window intact:
-// every count on the way (HDF5, MPI, the window) is 64-bit or split.
+// A ragged array of more than 2^31 elements (int8, ~2.15 GB) loads into a node window intact, and
+// maps intact (--share mmap): every count on the way (HDF5, MPI, the window, the mapping and its
+// populating) is 64-bit or split.
 #include "engine/shared_data.h"
 #include "io/ragged_file.h"
 #include "mpi_test_env.h"
@@ -65,7 +66,7 @@ std::uint64_t checksum_of_file_values(const std::string& path) {
   return sum.value();
 }
 
-TEST(LargeFile, MoreThan2To31ElementsLoadIntoAWindowIntact) {
+TEST(LargeFile, MoreThan2To31ElementsLoadIntoAWindowAndAMappingIntact) {
   const std::vector<std::uint64_t> lengths = row_lengths();
   SharedTempPath path(runtime(), "above-2g");
   std::uint64_t file_checksum = 0;
@@ -91,6 +92,15 @@ TEST(LargeFile, MoreThan2To31ElementsLoadIntoAWindowIntact) {
     }
     EXPECT_EQ(wrong_lengths, 0u);
     EXPECT_EQ(wrong_ends, 0u);
+    EXPECT_EQ(view.all<std::int8_t>().back(), value_at(kValues - 1));
+    Checksum sum;
+    sum.add(view.values, view.value_bytes());
+    EXPECT_EQ(sum.value(), file_checksum);
+  }
+  {
+    SharedRagged data = load_shared_ragged(runtime(), path.str(), "/", ShareMode::mmap);
+    const RaggedView view = data.view();
+    ASSERT_EQ(view.n_values, kValues);
     EXPECT_EQ(view.all<std::int8_t>().back(), value_at(kValues - 1));
     Checksum sum;
     sum.add(view.values, view.value_bytes());
