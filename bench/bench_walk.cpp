@@ -1,10 +1,11 @@
 // Benchmark: random-walk PageRank steps per second against the machine's random-gather rate
 // (docs/benchmarks.md, "Random-walk PageRank (walk)").
 //
-//   bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]
+//   bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge] [--sim-only]
 //
-// One process, one core, the graph loaded into private 4 KiB-page memory (like a node's shared
-// window, which gets no huge pages). Measured in the same run, on the same values array:
+// One process, one core, the graph loaded into private memory (4 KiB pages, or with --huge
+// transparent huge pages like a node's shared memory by default). Measured in the same run, on
+// the same values array:
 //   (a) independent random gathers from `values` (precomputed random indices, many loads in
 //       flight): the machine's gather rate, the ceiling for any step that needs one random load;
 //   (a') dependent random loads, one at a time (each index computed from the previous value): what
@@ -29,8 +30,10 @@
 // Each figure is the best of R (default 3) interleaved rounds, each walk item preceded by an
 // untimed run of W (default 100) tasks (the gathers flush the caches); rates use the thread's CPU
 // time (the machine is shared), wall-clock rates are printed alongside.
-// --huge asks for transparent huge pages (madvise) on the graph buffers; carlo's shared window and
-// file mapping cannot have them, so the default is the representative figure.
+// --huge asks for transparent huge pages (madvise) on the graph buffers: what carlo's node shared
+// memory gets by default (CARLO_HUGE_PAGES), so the figure to compare a run with.
+// --sim-only measures (b) and (c) alone (a few seconds): bench/walk_end_to_end.sh runs it after
+// each carlo run, so a worker's rate is compared with the kernel's at the same minute.
 #include "io/ragged_file.h"
 #include "sched/tally_store.h"
 #include "sims/builtin.h"
@@ -148,10 +151,15 @@ struct Args {
   std::string path;
   std::uint64_t tasks = 3000;
   bool huge = false;
+  bool sim_only = false;  ///< (b) and (c) alone
   int rounds = 3;
   std::uint64_t warm_up = 100;
   std::uint64_t walks = 1000;
 };
+
+constexpr const char* kUsage =
+    "usage: bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge] "
+    "[--sim-only]";
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -159,18 +167,15 @@ Args parse(int argc, char** argv) {
     const std::string s = argv[i];
     if (s == "--tasks" && i + 1 < argc) a.tasks = std::strtoull(argv[++i], nullptr, 10);
     else if (s == "--huge") a.huge = true;
+    else if (s == "--sim-only") a.sim_only = true;
     else if (s == "--rounds" && i + 1 < argc) a.rounds = std::max(1, std::atoi(argv[++i]));
     else if (s == "--warm-up" && i + 1 < argc) a.warm_up = std::strtoull(argv[++i], nullptr, 10);
     else if (s == "--walks" && i + 1 < argc)
       a.walks = std::max<std::uint64_t>(1, std::strtoull(argv[++i], nullptr, 10));
     else if (a.path.empty() && s[0] != '-') a.path = s;
-    else
-      throw carlo::InputError(
-          "usage: bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]");
+    else throw carlo::InputError(kUsage);
   }
-  if (a.path.empty())
-    throw carlo::InputError(
-        "usage: bench_walk GRAPH.h5 [--tasks N] [--walks K] [--rounds R] [--warm-up W] [--huge]");
+  if (a.path.empty()) throw carlo::InputError(kUsage);
   return a;
 }
 
@@ -397,6 +402,19 @@ int run(const Args& args) {
   run_sim(false);  // warm up: page tables, the log's capacity
   Rate ra, rdep, rb, rc, rshared, rstreams, rphilox, rprebuilt, r1;
   std::array<Rate, kLaneCounts.size()> rlanes;
+  if (args.sim_only) {
+    for (int round = 0; round < rounds; ++round) {
+      timed(rb, [&] { return run_sim(false); });
+      timed(rc, [&] { return run_sim(true); });
+    }
+    std::printf("per core, best of %d rounds, CPU time, %llu walks per task:\n", rounds,
+                static_cast<unsigned long long>(args.walks));
+    for (const auto& [what, r] : {std::pair{"(b)  walk simulation as shipped", &rb},
+                                  std::pair{"(c)  (b) + staging and applying the log", &rc}})
+      std::printf("%-60s %6.1f M steps/s  [wall clock %5.1f M/s]\n", what, r->cpu / 1e6,
+                  r->wall / 1e6);
+    return 0;
+  }
   for (int round = 0; round < rounds; ++round) {
     timed(ra, gathers, false);
     timed(rdep, dependent, false);

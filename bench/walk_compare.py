@@ -5,8 +5,10 @@
         each worker's steady rate from `carlo timings: worker=R tasks=N busy=S [cpu=C]` lines:
         N x (total steps / total tasks, from /observations/steps) / S, in M steps/s (and per CPU
         second, / C, comparable with bench_walk's CPU-time rates on a shared machine)
-    walk_compare.py summary TIMES.txt TASKS RATES.txt B_LINE CARLO.h5 PEER.h5...
-        medians, tasks/s, carlo / best peer; steady rates against bench_walk's (b); the checks:
+    walk_compare.py summary TIMES.txt TASKS RATES.txt B_LINE KERNEL.txt CARLO.h5 PEER.h5...
+        medians, tasks/s, carlo / best peer; steady rates against bench_walk's (b), and per round
+        against the kernel run right after it on the same core (KERNEL.txt: "ROUND CORE B C" per
+        core; worker w is rank w, which mpirun binds to core w); the checks:
         each peer's mean steps per task and the L1 distance of its normalised visits to carlo's
         (exit 1 if grossly off); a PEER.h5 named walk_carlo* (carlo in another mode) must be
         bitwise the same as CARLO.h5
@@ -37,7 +39,7 @@ def rates(carlo_h5, timings_txt):
                       f"steady {steps / float(m[3]):.2f} M steps/s{per_cpu}")
 
 
-def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
+def summary(times_txt, tasks, rates_txt, b_line, kernel_txt, carlo_h5, *peers):
     tasks = int(tasks)
     times, cpus = {}, {}
     with open(times_txt) as f:
@@ -66,6 +68,32 @@ def summary(times_txt, tasks, rates_txt, b_line, carlo_h5, *peers):
                 steady.setdefault(m[1], []).append(float(m[2]))
                 if m[3]:
                     per_cpu.setdefault(m[1], []).append(float(m[3]))
+    # The kernel at each round's minute on each core: "ROUND CORE B C" (rank w runs on core w).
+    kb, kc = {}, {}
+    with open(kernel_txt) as f:
+        for r, core, b_rate, c_rate in (line.split() for line in f if line.strip()):
+            kb[(int(r), core)] = float(b_rate)
+            kc[(int(r), core)] = float(c_rate)
+    rounds = sorted({r for r, _ in kb})
+    for w, cs in sorted(per_cpu.items()):
+        if len(cs) != len(rounds) or (rounds[0], w) not in kb:
+            continue
+        vs_b = [c / kb[(r, w)] for c, r in zip(cs, rounds)]
+        vs_c = [c / kc[(r, w)] for c, r in zip(cs, rounds)]
+        print(f"carlo worker {w} per CPU second over the kernel on its core at the same minute: "
+              f"{statistics.median(vs_b):.2f} x (b) ({', '.join(f'{x:.2f}' for x in vs_b)}), "
+              f"{statistics.median(vs_c):.2f} x (c) ({', '.join(f'{x:.2f}' for x in vs_c)})")
+    # Both workers together over both cores: steadier than either alone, as the rates of the
+    # two cores swap within a run.
+    workers = [w for w in sorted(per_cpu)
+               if len(per_cpu[w]) == len(rounds) and (rounds[0], w) in kb]
+    if workers:
+        both = [sum(per_cpu[w][i] for w in workers) for i in range(len(rounds))]
+        vs_b = [x / sum(kb[(r, w)] for w in workers) for x, r in zip(both, rounds)]
+        vs_c = [x / sum(kc[(r, w)] for w in workers) for x, r in zip(both, rounds)]
+        print(f"carlo workers together over their cores' kernel: "
+              f"{statistics.median(vs_b):.2f} x (b) ({', '.join(f'{x:.2f}' for x in vs_b)}), "
+              f"{statistics.median(vs_c):.2f} x (c) ({', '.join(f'{x:.2f}' for x in vs_c)})")
     for w, rs in sorted(steady.items()):
         cpu_part = ""
         if w in per_cpu:

@@ -7,8 +7,11 @@
 #   mpi4py   mpirun -n 2 /usr/bin/python3 bench/walk_mpi4py.py ...
 #   pool     /usr/bin/python3 bench/walk_pool.py ... --workers 2
 # alternated for ROUNDS rounds (default 3); then the medians, tasks/s, carlo / best peer, and
-# bench_walk's (b) line (the kernel through carlo::Task, one core) of the same session, to compare
-# with each carlo worker's steady rate (tasks x mean steps per task / busy seconds).
+# bench_walk's (b) line (the kernel through carlo::Task, one core, graph on huge pages like carlo's
+# window) of the same session, to compare with each carlo worker's steady rate (tasks x mean steps
+# per task / busy seconds). After each carlo run, two bench_walk --sim-only at once, one pinned to
+# each core, measure the kernel as the ranks ran it, at the same minute (this VM's rates drift 2x
+# within an hour): each worker's rate per CPU second over that round's kernel rate on its core.
 # Sanity checks: each peer's mean steps per task (~ walks / (1 - alpha) = 6667) and the L1
 # distance between its normalised visits and carlo's, against the distance Poisson noise alone
 # would give; exits 1 if a peer is grossly off.
@@ -25,7 +28,8 @@ graph=${GRAPH:-$dir/g22py.h5}
 tasks=${TASKS:-20000}
 py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpirun=(mpirun -n 2 --oversubscribe)
+# --bind-to core is Open MPI's default at 2 ranks, said here because kernel_now relies on it.
+mpirun=(mpirun -n 2 --oversubscribe --bind-to core)
 common=(--tasks "$tasks" --seed 1)
 
 for f in "$carlo" "$bench_walk"; do
@@ -63,8 +67,31 @@ timed() {
   printf '  %-8s %7.2f s  (CPU %.2f s user + %.2f s sys)\n' "$name" "$wall" "$user" "$sys"
 }
 
+# kernel_now ROUND: the kernel benchmark right after a carlo run, on both cores at once as the two
+# ranks were, one instance pinned to each core (bench_walk --huge --sim-only under taskset; mpirun
+# binds rank w to core w): appends "ROUND CORE B C" (M steps/s per CPU second of (b) the simulation
+# and (c) it plus staging and applying the tally) to $dir/kernel.txt, which the summary pairs with
+# that round's rate of the worker on that core. This VM's cores differ by up to 25% from minute to
+# minute (a rank moved to the other core takes the other's rate along), so the pairing is per core.
+kernel_now() {
+  local core pids=()
+  for core in 0 1; do
+    taskset -c "$core" "$bench_walk" "$graph" --huge --sim-only --tasks 1000 --rounds 3 \
+      >"$dir/kernel$core.txt" 2>&1 &
+    pids+=($!)
+  done
+  for core in 0 1; do
+    wait "${pids[$core]}" || { cat "$dir/kernel$core.txt" >&2; exit 1; }
+    echo "$1 $core $(grep -E '^\((b|c)\)' "$dir/kernel$core.txt" | grep -oE '[0-9.]+ M steps/s' |
+      cut -d' ' -f1 | paste -sd' ')" >>"$dir/kernel.txt"
+  done
+  echo "    kernel at the same minute, core 0 and core 1 at once: $(tail -n2 "$dir/kernel.txt" |
+    awk '{printf "%s(b) %s (c) %s", (NR > 1 ? "; " : ""), $3, $4}') M steps/s"
+}
+
 : >"$dir/times.txt"
 : >"$dir/rates.txt"
+: >"$dir/kernel.txt"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "walk end to end: $graph, $tasks tasks, 2 ranks; $(date -u +%F\ %T) UTC, load $(load)"
 for ((r = 1; r <= rounds; ++r)); do
@@ -73,6 +100,7 @@ for ((r = 1; r <= rounds; ++r)); do
     "${common[@]}" -o "$dir/walk_carlo.h5" --force
   grep '^carlo timings:' "$dir/stderr.txt" | sed 's/^/    /' | tee "$dir/timings.txt" || true
   analyse rates "$dir/walk_carlo.h5" "$dir/timings.txt" | tee -a "$dir/rates.txt"
+  kernel_now "$r"
   CARLO_TIMINGS=1 timed carlo-mmap "${mpirun[@]}" "$carlo" run --quiet --sim walk --share mmap \
     --data "$graph" "${common[@]}" -o "$dir/walk_carlo_mmap.h5" --force
   grep '^carlo timings: start' "$dir/stderr.txt" | sed 's/^/    /' || true
@@ -83,11 +111,11 @@ for ((r = 1; r <= rounds; ++r)); do
 done
 echo "load $(load)"
 
-echo "bench_walk (same session): $bench_walk $graph --tasks 300 --rounds 3"
-"$bench_walk" "$graph" --tasks 300 --rounds 3 >"$dir/bench_walk.txt" 2>&1 ||
+echo "bench_walk (same session, one core): $bench_walk $graph --huge --tasks 300 --rounds 3"
+"$bench_walk" "$graph" --huge --tasks 300 --rounds 3 >"$dir/bench_walk.txt" 2>&1 ||
   { cat "$dir/bench_walk.txt" >&2; exit 1; }
 b_line=$(grep '^(b)' "$dir/bench_walk.txt")
 echo "  $b_line"
 
-analyse summary "$dir/times.txt" "$tasks" "$dir/rates.txt" "$b_line" \
+analyse summary "$dir/times.txt" "$tasks" "$dir/rates.txt" "$b_line" "$dir/kernel.txt" \
   "$dir/walk_carlo.h5" "$dir/walk_carlo_mmap.h5" "$dir/walk_mpi4py.h5" "$dir/walk_pool.h5"
