@@ -4,6 +4,7 @@
 # tasks of 1000 walks, 2 ranks or workers each:
 #   carlo    mpirun -n 2 build/carlo run --quiet --sim walk ... (with CARLO_TIMINGS=1)
 #   carlo-mmap  the same with --share mmap (the values mapped from the file's page cache)
+#   carlo-nobody  the first as the unprivileged user nobody (when the script runs as root)
 #   mpi4py   mpirun -n 2 /usr/bin/python3 bench/walk_mpi4py.py ...
 #   pool     /usr/bin/python3 bench/walk_pool.py ... --workers 2
 # alternated for ROUNDS rounds (default 3); then the medians, tasks/s, carlo / best peer, and
@@ -89,6 +90,19 @@ kernel_now() {
     awk '{printf "%s(b) %s (c) %s", (NR > 1 ? "; " : ""), $3, $4}') M steps/s"
 }
 
+# As root, carlo also runs as the unprivileged user nobody (setpriv: uid/gid 65534, no groups, no
+# capabilities), as cluster users run it; its results must be bitwise the same.
+nobody=()
+if ((EUID == 0)); then
+  mkdir -p "$dir/nobody" && chmod 1777 "$dir/nobody"
+  nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all
+    env HOME="$dir/nobody")
+  if ! "${nobody[@]}" test -r "$graph"; then
+    echo "walk_end_to_end: nobody cannot read $graph; carlo-nobody skipped" >&2
+    nobody=()
+  fi
+fi
+
 : >"$dir/times.txt"
 : >"$dir/rates.txt"
 : >"$dir/kernel.txt"
@@ -104,6 +118,11 @@ for ((r = 1; r <= rounds; ++r)); do
   CARLO_TIMINGS=1 timed carlo-mmap "${mpirun[@]}" "$carlo" run --quiet --sim walk --share mmap \
     --data "$graph" "${common[@]}" -o "$dir/walk_carlo_mmap.h5" --force
   grep '^carlo timings: start' "$dir/stderr.txt" | sed 's/^/    /' || true
+  if ((${#nobody[@]})); then
+    CARLO_TIMINGS=1 timed carlo-nobody "${nobody[@]}" "${mpirun[@]}" "$carlo" run --quiet \
+      --sim walk --data "$graph" "${common[@]}" -o "$dir/nobody/walk_carlo_nobody.h5" --force
+    grep '^carlo timings: start' "$dir/stderr.txt" | sed 's/^/    /' || true
+  fi
   timed mpi4py "${mpirun[@]}" $py "$repo/bench/walk_mpi4py.py" "$graph" "${common[@]}" \
     -o "$dir/walk_mpi4py.h5"
   timed pool $py "$repo/bench/walk_pool.py" "$graph" "${common[@]}" --workers 2 \
@@ -118,4 +137,5 @@ b_line=$(grep '^(b)' "$dir/bench_walk.txt")
 echo "  $b_line"
 
 analyse summary "$dir/times.txt" "$tasks" "$dir/rates.txt" "$b_line" "$dir/kernel.txt" \
-  "$dir/walk_carlo.h5" "$dir/walk_carlo_mmap.h5" "$dir/walk_mpi4py.h5" "$dir/walk_pool.h5"
+  "$dir/walk_carlo.h5" "$dir/walk_carlo_mmap.h5" ${nobody[@]:+"$dir/nobody/walk_carlo_nobody.h5"} \
+  "$dir/walk_mpi4py.h5" "$dir/walk_pool.h5"
