@@ -75,25 +75,26 @@ def summary(times_txt, tasks, rates_txt, b_line, kernel_txt, carlo_h5, *peers):
             kb[(int(r), core)] = float(b_rate)
             kc[(int(r), core)] = float(c_rate)
     rounds = sorted({r for r, _ in kb})
-    for w, cs in sorted(per_cpu.items()):
-        if len(cs) != len(rounds) or (rounds[0], w) not in kb:
-            continue
-        vs_b = [c / kb[(r, w)] for c, r in zip(cs, rounds)]
-        vs_c = [c / kc[(r, w)] for c, r in zip(cs, rounds)]
-        print(f"carlo worker {w} per CPU second over the kernel on its core at the same minute: "
-              f"{statistics.median(vs_b):.2f} x (b) ({', '.join(f'{x:.2f}' for x in vs_b)}), "
-              f"{statistics.median(vs_c):.2f} x (c) ({', '.join(f'{x:.2f}' for x in vs_c)})")
+    # Workers with a rate in every round and a kernel on their core (worker w = rank w = core w).
+    workers = [w for w in sorted(per_cpu)
+               if len(per_cpu[w]) == len(rounds) and all((r, w) in kb for r in rounds)]
+
+    def over_kernel(what, ws):  # the workers' summed rate over their cores' summed kernel rates
+        rate = [sum(per_cpu[w][i] for w in ws) for i in range(len(rounds))]
+        parts = []
+        for name, k in (("b", kb), ("c", kc)):
+            xs = [x / sum(k[(r, w)] for w in ws) for x, r in zip(rate, rounds)]
+            parts.append(f"{statistics.median(xs):.2f} x ({name}) "
+                         f"({', '.join(f'{x:.2f}' for x in xs)})")
+        print(f"{what}: {', '.join(parts)}")
+
+    for w in workers:
+        over_kernel(f"carlo worker {w} per CPU second over the kernel on its core at the same "
+                    "minute", [w])
     # Both workers together over both cores: steadier than either alone, as the rates of the
     # two cores swap within a run.
-    workers = [w for w in sorted(per_cpu)
-               if len(per_cpu[w]) == len(rounds) and (rounds[0], w) in kb]
     if workers:
-        both = [sum(per_cpu[w][i] for w in workers) for i in range(len(rounds))]
-        vs_b = [x / sum(kb[(r, w)] for w in workers) for x, r in zip(both, rounds)]
-        vs_c = [x / sum(kc[(r, w)] for w in workers) for x, r in zip(both, rounds)]
-        print(f"carlo workers together over their cores' kernel: "
-              f"{statistics.median(vs_b):.2f} x (b) ({', '.join(f'{x:.2f}' for x in vs_b)}), "
-              f"{statistics.median(vs_c):.2f} x (c) ({', '.join(f'{x:.2f}' for x in vs_c)})")
+        over_kernel("carlo workers together over their cores' kernel", workers)
     for w, rs in sorted(steady.items()):
         cpu_part = ""
         if w in per_cpu:
